@@ -1,0 +1,227 @@
+"""What every rating estimator of the package shares: id indexing, validation, fall-backs,
+batched prediction and top-k recommendation.
+
+A subclass implements two hooks on contiguous integer indices:
+
+- ``_fit_indexed(user_idx, item_idx, ratings, X)``: learn from ratings of known ids;
+- ``_predict_indexed(user_idx, item_idx)``: estimates, where an index of ``-1`` marks a user
+  or item unseen at fit time (the subclass chooses its documented fall-back).
+
+Everything else (the data contract, clipping to the rating range, recommendation) lives here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import (
+    ITEM_COL,
+    USER_COL,
+    check_interactions,
+    check_positive_int,
+    check_ratings,
+)
+
+PREDICT_BATCH_SIZE = 1 << 18
+
+
+class IdIndex:
+    """Maps raw ids (any hashable values) to contiguous integers ``0..n-1``.
+
+    Ids keep the order in which they were first seen. Unknown ids map to ``-1``.
+
+    Parameters
+    ----------
+    ids : array-like
+        Raw ids, possibly repeated.
+
+    Examples
+    --------
+    >>> from sk_grouprec._base import IdIndex
+    >>> index = IdIndex(["b", "a", "b"])
+    >>> index.transform(["a", "b", "zzz"])
+    array([ 1,  0, -1])
+    >>> len(index)
+    2
+    """
+
+    def __init__(self, ids):
+        self.ids = pd.Index(_unique(ids))
+
+    def __len__(self):
+        return len(self.ids)
+
+    def transform(self, values):
+        """Return the integer index of each value (``-1`` where unknown)."""
+        return self.ids.get_indexer(pd.Index(values)).astype(np.int64, copy=False)
+
+    def inverse_transform(self, indices):
+        """Return the raw ids at ``indices``."""
+        return self.ids.to_numpy()[np.asarray(indices)]
+
+
+def _unique(values):
+    """Distinct values in order of first appearance, as a numpy array."""
+    return pd.Series(values).drop_duplicates().to_numpy()
+
+
+class BaseRecommender(RegressorMixin, BaseEstimator):
+    """Base class for rating estimators on the data contract.
+
+    Subclasses store their parameters verbatim in ``__init__`` and implement
+    ``_fit_indexed`` and ``_predict_indexed``. ``score`` is the coefficient of determination
+    R² (scikit-learn's regressor convention); use ``sk_grouprec.metrics`` scorers (for
+    example ``scoring="neg_root_mean_squared_error"`` or ``make_ranking_scorer``) for other
+    criteria.
+    """
+
+    #: Subclasses that use side features, ``group_id`` or context set this to True.
+    _uses_features = False
+
+    def fit(self, X, y):
+        """Fit the estimator on interactions ``X`` and their ratings ``y``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_interactions, n_columns)
+            Interactions in the data contract's form (``user_id``, ``item_id``, ...).
+        y : array-like of shape (n_interactions,)
+            Finite ratings.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        name = type(self).__name__
+        X = check_interactions(X, estimator_name=name)
+        ratings = check_ratings(y, X.shape[0], estimator_name=name)
+        self._record_input_shape(X)
+        self.user_index_ = IdIndex(X[USER_COL])
+        self.item_index_ = IdIndex(X[ITEM_COL])
+        users = self.user_index_.transform(X[USER_COL])
+        items = self.item_index_.transform(X[ITEM_COL])
+        self.n_users_ = len(self.user_index_)
+        self.n_items_ = len(self.item_index_)
+        self.global_mean_ = float(ratings.mean())
+        self.rating_range_ = (float(ratings.min()), float(ratings.max()))
+        self.rated_ = sp.csr_matrix(
+            (np.ones(users.shape[0], dtype=bool), (users, items)),
+            shape=(self.n_users_, self.n_items_),
+        )
+        self._fit_indexed(users, items, ratings, X)
+        return self
+
+    def predict(self, X):
+        """Predict the rating of each interaction in ``X``.
+
+        Unknown users or items never raise: each estimator documents its fall-back
+        (biases of the known side, then the global mean).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_interactions, n_columns)
+
+        Returns
+        -------
+        ratings : ndarray of shape (n_interactions,), dtype float64
+            Estimates clipped to the rating range seen in ``fit``.
+        """
+        check_is_fitted(self, "user_index_")
+        X = check_interactions(X, estimator_name=type(self).__name__)
+        users = self.user_index_.transform(X[USER_COL])
+        items = self.item_index_.transform(X[ITEM_COL])
+        return self._predict_batched(users, items, X)
+
+    def _predict_batched(self, users, items, X=None):
+        out = np.empty(users.shape[0], dtype=np.float64)
+        for start in range(0, users.shape[0], PREDICT_BATCH_SIZE):
+            stop = start + PREDICT_BATCH_SIZE
+            block = None if X is None or not self._uses_features else X.iloc[start:stop]
+            out[start:stop] = self._predict_block(users[start:stop], items[start:stop], block)
+        return np.clip(out, *self.rating_range_)
+
+    def _predict_block(self, users, items, X_block):
+        return self._predict_indexed(users, items)
+
+    def recommend(self, user_ids, n_items=10, *, exclude_rated=True, items=None):
+        """Recommend the top ``n_items`` items for each user.
+
+        Parameters
+        ----------
+        user_ids : array-like
+            Users to recommend for. Unknown users get the fall-back estimates.
+        n_items : int, default=10
+            Length of each list.
+        exclude_rated : bool, default=True
+            Leave out items the user rated in the training data.
+        items : array-like, optional
+            Candidate items (default: every item seen in ``fit``). Unknown candidates are
+            scored by the fall-back.
+
+        Returns
+        -------
+        recommendations : pandas.DataFrame
+            Columns ``user_id``, ``item_id``, ``score`` and ``rank`` (1 = best), sorted by
+            user then rank.
+        """
+        check_is_fitted(self, "user_index_")
+        n_items = check_positive_int(n_items, "n_items")
+        user_ids = _unique(user_ids)
+        item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
+        users = self.user_index_.transform(user_ids)
+        cand = self.item_index_.transform(item_ids)
+        k = min(n_items, cand.shape[0])
+        frames = []
+        rows_per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, cand.shape[0]))
+        for start in range(0, users.shape[0], rows_per_chunk):
+            u_chunk = users[start : start + rows_per_chunk]
+            grid_u = np.repeat(u_chunk, cand.shape[0])
+            grid_i = np.tile(cand, u_chunk.shape[0])
+            scores = self._recommend_scores(grid_u, grid_i, user_ids[start : start + rows_per_chunk], item_ids)
+            scores = scores.reshape(u_chunk.shape[0], cand.shape[0])
+            if exclude_rated:
+                known = (u_chunk >= 0)[:, None] & (cand >= 0)[None, :]
+                rated = np.zeros_like(known)
+                if known.any():
+                    sub = self.rated_[np.maximum(u_chunk, 0)][:, np.maximum(cand, 0)].toarray()
+                    rated = sub & known
+                scores = np.where(rated, -np.inf, scores)
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            top_scores = np.take_along_axis(scores, top, axis=1)
+            order = np.argsort(-top_scores, axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            top_scores = np.take_along_axis(top_scores, order, axis=1)
+            frame = pd.DataFrame(
+                {
+                    USER_COL: np.repeat(user_ids[start : start + rows_per_chunk], k),
+                    ITEM_COL: item_ids[top.ravel()],
+                    "score": top_scores.ravel(),
+                    "rank": np.tile(np.arange(1, k + 1), u_chunk.shape[0]),
+                }
+            )
+            frames.append(frame[np.isfinite(frame["score"].to_numpy())])
+        return pd.concat(frames, ignore_index=True)
+
+    def _recommend_scores(self, grid_users, grid_items, user_ids, item_ids):
+        """Scores of a user x item grid (indices); estimators with features override."""
+        return np.clip(self._predict_indexed(grid_users, grid_items), *self.rating_range_)
+
+    def _record_input_shape(self, X):
+        self.n_features_in_ = X.shape[1]
+
+    # hooks -----------------------------------------------------------------------------
+    def _fit_indexed(self, users, items, ratings, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict_indexed(self, users, items):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags

@@ -1,0 +1,160 @@
+"""The conformance suite every recommender of the package passes.
+
+Subclass :class:`RecommenderConformance` in a test module and implement ``make_estimator``
+(small, fast settings). The subclass inherits every test below. Estimators that need a
+``group_id`` column set ``needs_groups = True``.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+
+def make_small_ratings(n_users=40, n_items=30, n_ratings=600, n_groups=4, seed=0):
+    """A tiny planted-taste dataset: users of a group share item preferences."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, n_groups, n_users)
+    taste = rng.normal(size=(n_groups, 3))
+    item_vec = rng.normal(size=(n_items, 3))
+    pairs = rng.choice(n_users * n_items, size=n_ratings, replace=False)
+    users, items = np.divmod(pairs, n_items)
+    signal = (taste[group[users]] * item_vec[items]).sum(1)
+    ratings = np.clip(np.round(3 + signal + rng.normal(scale=0.5, size=n_ratings)), 1, 5)
+    X = pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": items,
+            "user_age": 20 + 5 * group[users] + rng.integers(0, 3, n_ratings) * 0,
+            "user_kind": np.array(["a", "b", "c", "d", "e", "f"])[group[users] % 6],
+            "item_score": item_vec[items, 0],
+        }
+    )
+    X["user_age"] = X.groupby("user_id")["user_age"].transform("first")
+    X["user_kind"] = X.groupby("user_id")["user_kind"].transform("first")
+    return X, ratings.astype(float), group
+
+
+class RecommenderConformance:
+    """Shared behaviour tests; subclasses provide ``make_estimator``."""
+
+    needs_groups = False
+    #: numerical tolerance for comparisons between two fits / input forms
+    atol = 1e-6
+
+    def make_estimator(self, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # data --------------------------------------------------------------------------------
+    @pytest.fixture(scope="class")
+    def data(self):
+        X, y, group = make_small_ratings()
+        if self.needs_groups:
+            X = X.assign(group_id=group[X["user_id"].to_numpy()])
+        return X, y
+
+    @pytest.fixture(scope="class")
+    def fitted(self, data):
+        X, y = data
+        return self.make_estimator().fit(X, y)
+
+    # tests ---------------------------------------------------------------------------------
+    def test_clone_keeps_params(self):
+        est = self.make_estimator()
+        assert clone(est).get_params() == est.get_params()
+
+    def test_fit_returns_self_and_predicts_floats(self, data):
+        X, y = data
+        est = self.make_estimator()
+        assert est.fit(X, y) is est
+        pred = est.predict(X)
+        assert pred.shape == (len(X),)
+        assert pred.dtype == np.float64
+        assert np.isfinite(pred).all()
+        assert pred.min() >= y.min() - 1e-9 and pred.max() <= y.max() + 1e-9
+
+    def test_learns_something(self, fitted, data):
+        X, y = data
+        rmse = np.sqrt(np.mean((fitted.predict(X) - y) ** 2))
+        assert rmse < np.std(y) + 1e-9
+
+    def test_pickle_round_trip(self, fitted, data):
+        X, _ = data
+        again = pickle.loads(pickle.dumps(fitted))
+        np.testing.assert_array_equal(again.predict(X), fitted.predict(X))
+
+    def test_unknown_user_and_item(self, fitted, data):
+        X, _ = data
+        unseen = X.iloc[:3].copy()
+        unseen["user_id"] = [10_001, X["user_id"].iloc[1], 10_002]
+        unseen["item_id"] = [X["item_id"].iloc[0], 20_001, 20_002]
+        pred = fitted.predict(unseen)
+        assert pred.shape == (3,) and np.isfinite(pred).all()
+
+    def test_string_ids(self, data):
+        X, y = data
+        Xs = X.assign(user_id="u" + X["user_id"].astype(str), item_id="i" + X["item_id"].astype(str))
+        a = self.make_estimator().fit(X, y).predict(X)
+        b = self.make_estimator().fit(Xs, y).predict(Xs)
+        np.testing.assert_allclose(a, b, atol=self.atol)
+
+    def test_deterministic_under_random_state(self, data):
+        X, y = data
+        a = self.make_estimator().fit(X, y).predict(X)
+        b = self.make_estimator().fit(X, y).predict(X)
+        np.testing.assert_allclose(a, b, atol=self.atol)
+
+    def test_numpy_and_dataframe_agree(self, data):
+        X, y = data
+        if self.needs_groups or getattr(self.make_estimator(), "_uses_features", False):
+            pytest.skip("numpy form carries no named side features")
+        cols = ["user_id", "item_id"]
+        a = self.make_estimator().fit(X[cols], y).predict(X[cols])
+        b = self.make_estimator().fit(X[cols].to_numpy(), y).predict(X[cols].to_numpy())
+        np.testing.assert_allclose(a, b, atol=self.atol)
+
+    def test_batch_predictions_are_rowwise(self, fitted, data):
+        X, _ = data
+        whole = fitted.predict(X)
+        parts = np.concatenate([fitted.predict(X.iloc[:7]), fitted.predict(X.iloc[7:])])
+        np.testing.assert_allclose(whole, parts, atol=1e-9)
+
+    def test_recommend_excludes_rated(self, fitted, data):
+        X, _ = data
+        user = X["user_id"].iloc[0]
+        recs = fitted.recommend([user], n_items=5)
+        assert list(recs["rank"]) == [1, 2, 3, 4, 5]
+        rated = set(X.loc[X["user_id"] == user, "item_id"])
+        assert not rated & set(recs["item_id"])
+        assert np.all(np.diff(recs["score"].to_numpy()) <= 1e-12)
+
+    @pytest.mark.parametrize(
+        "bad, message",
+        [
+            ("nan_rating", "NaN or infinite"),
+            ("missing_user", "user_id"),
+            ("length", "different lengths"),
+            ("empty", "empty"),
+        ],
+    )
+    def test_bad_input_errors(self, data, bad, message):
+        X, y = data
+        y = y.copy()
+        if bad == "nan_rating":
+            y[3] = np.nan
+        elif bad == "missing_user":
+            X = X.drop(columns="user_id")
+        elif bad == "length":
+            y = y[:-1]
+        elif bad == "empty":
+            X, y = X.iloc[:0], y[:0]
+        with pytest.raises(ValueError, match=message):
+            self.make_estimator().fit(X, y)
+
+    def test_predict_before_fit_raises(self, data):
+        from sklearn.exceptions import NotFittedError
+
+        with pytest.raises(NotFittedError):
+            self.make_estimator().predict(data[0])
