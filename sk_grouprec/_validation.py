@@ -65,6 +65,11 @@ def check_interactions(X, *, require_group=False, estimator_name=None):
     where = f"{estimator_name}: " if estimator_name else ""
     if isinstance(X, pd.DataFrame):
         frame = X
+    elif hasattr(X, "tocsr") or hasattr(X, "to_dense"):
+        raise TypeError(
+            f"{where}sparse input is not supported: X holds one interaction per row "
+            "(user id, item id, features); pass a DataFrame or a dense 2-D array."
+        )
     elif isinstance(X, (str, bytes, dict)) or X is None:
         raise TypeError(
             f"{where}X must be a pandas DataFrame with columns 'user_id' and 'item_id', or a "

@@ -31,6 +31,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path, PurePosixPath
 
 DATA_HOME_ENV = "SK_GROUPREC_DATA"
@@ -161,6 +162,13 @@ def clear_data_home(data_home=None):
     >>> os.rmdir(tmp)
     """
     shutil.rmtree(_resolve_data_home(data_home), ignore_errors=True)
+
+
+def load_descr(filename):
+    """Text of the dataset description ``descr/<filename>`` shipped with the package."""
+    return (resources.files("sk_grouprec.datasets") / "descr" / filename).read_text(
+        encoding="utf-8"
+    )
 
 
 def _resolve_data_home(data_home):
@@ -319,6 +327,11 @@ def _download_and_install(remote, home, url):
                     f"'{remote.extract_root}/'. " + _how_to_place(remote, home, url)
                 )
             for name, md5 in remote.files:
+                if not (unpacked / name).is_file():
+                    raise OSError(
+                        f"{remote.name}: the archive from {url} lacks the file "
+                        f"'{remote.extract_root}/{name}'; nothing was installed."
+                    )
                 verify_file(unpacked / name, md5, remote=remote, data_home=home, url=url)
             try:
                 os.replace(unpacked, folder)
@@ -336,7 +349,9 @@ def _download(url, directory, remote, *, n_retries=2, delay=1.0, timeout=60):
     """Download ``url`` into a temporary file of ``directory``; verify its md5; return it."""
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https", "file"):
-        raise ValueError(f"{remote.name}: cannot download from {url!r}: only http(s) and file URLs.")
+        raise ValueError(
+            f"{remote.name}: cannot download from {url!r}: only http(s) and file URLs."
+        )
     for attempt in range(n_retries + 1):
         handle = tempfile.NamedTemporaryFile(
             prefix=f".{remote.filename}.part-", dir=directory, delete=False
@@ -419,8 +434,11 @@ def safe_extract_zip(archive, destination):
     ...     zf.writestr("data/x.txt", "hello")
     >>> os.mkdir(os.path.join(tmp, "out"))
     >>> safe_extract_zip(os.path.join(tmp, "a.zip"), os.path.join(tmp, "out"))
-    >>> open(os.path.join(tmp, "out", "data", "x.txt")).read()
+    >>> with open(os.path.join(tmp, "out", "data", "x.txt")) as f:
+    ...     f.read()
     'hello'
+    >>> import shutil
+    >>> shutil.rmtree(tmp)
     """
     destination = Path(destination)
     root = os.path.realpath(destination)
