@@ -49,16 +49,18 @@ class RecommenderConformance:
 
     # data --------------------------------------------------------------------------------
     @pytest.fixture(scope="class")
-    def data(self):
+    @classmethod
+    def data(cls):
         X, y, group = make_small_ratings()
-        if self.needs_groups:
+        if cls.needs_groups:
             X = X.assign(group_id=group[X["user_id"].to_numpy()])
         return X, y
 
     @pytest.fixture(scope="class")
-    def fitted(self, data):
+    @classmethod
+    def fitted(cls, data):
         X, y = data
-        return self.make_estimator().fit(X, y)
+        return cls().make_estimator().fit(X, y)
 
     # tests ---------------------------------------------------------------------------------
     def test_clone_keeps_params(self):
