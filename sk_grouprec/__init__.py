@@ -1,3 +1,30 @@
-"""sk_grouprec: group recommendation for scikit-learn."""
+"""sk_grouprec: group recommendation for scikit-learn.
+
+The public names, each one hop from here:
+
+- :class:`GroupDMTLRecommender` (:mod:`sk_grouprec.dmtl`): the deep multi-task model that
+  learns group profiling and recommendation together;
+- :class:`KMeansGrouper` (:mod:`sk_grouprec.grouping`): forms groups, adds ``group_id``;
+- :class:`GroupAggregator` (:mod:`sk_grouprec.aggregation`): group ratings from any
+  individual estimator with an aggregation strategy;
+- :mod:`sk_grouprec.baselines`: SVD, SVD++, NMF, k-NN variants, Slope One, co-clustering...;
+- :mod:`sk_grouprec.metrics`: RMSE, Precision/Recall@k, NDCG@k, profiling scores, scorers;
+- :mod:`sk_grouprec.datasets`: MovieLens 100K, ITM-Rec, synthetic group ratings.
+"""
+
+from . import baselines, datasets, metrics
+from .aggregation import GroupAggregator
+from .dmtl import GroupDMTLRecommender
+from .grouping import KMeansGrouper
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "GroupAggregator",
+    "GroupDMTLRecommender",
+    "KMeansGrouper",
+    "baselines",
+    "datasets",
+    "metrics",
+    "__version__",
+]

@@ -168,27 +168,37 @@ def _decayed_trajectory(groups, targets, start, n_groups, decay, lr):
 
 
 def _baselines_sgd(users, items, dev, n_users, n_items, n_epochs, reg, lr):
-    decay = 1.0 - lr * (1.0 + reg)
-    if not 0.0 < decay <= 1.0:
-        raise ValueError(
-            f"learning_rate * (1 + reg) must lie in [0, 1) for a stable SGD; got "
-            f"learning_rate={lr}, reg={reg}."
-        )
-    by_user = np.argsort(users, kind="stable")
-    # ratings of each item in visiting order (user-major, as in the rating order by user)
-    by_item = by_user[np.argsort(items[by_user], kind="stable")]
+    visit = np.argsort(users, kind="stable")
+    users, items, dev = users[visit], items[visit], dev[visit]
+    by_item = np.argsort(items, kind="stable")
     bu = np.zeros(n_users)
     bi = np.zeros(n_items)
-    u_sorted, i_sorted = users[by_user], items[by_item]
     for _ in range(n_epochs):
-        target_u = dev[by_user] - bi[items[by_user]]
-        bu_before, bu_new = _decayed_trajectory(u_sorted, target_u, bu, n_users, decay, lr)
-        bu_at = np.empty_like(dev)
-        bu_at[by_user] = bu_before
-        target_i = dev[by_item] - bu_at[by_item]
-        _, bi = _decayed_trajectory(i_sorted, target_i, bi, n_items, decay, lr)
-        bu = bu_new
+        bu, bi = _sgd_bias_epoch(users, items, dev, bu, bi, by_item, lr, lr, reg, reg)
     return bu, bi
+
+
+def _sgd_bias_epoch(users, items, dev, bu, bi, by_item, lr_u, lr_i, reg_u, reg_i):
+    """One epoch of Surprise's per-rating bias SGD ``b <- b + lr (dev - b_u - b_i - reg b)``.
+
+    The ratings must be in visiting order with ``users`` sorted (ratings of a user are
+    contiguous); ``by_item`` is the stable argsort of ``items``. Each user's bias follows
+    its exact sequence of updates given the item biases at the start of the epoch; each
+    item's bias then follows its own sequence given those user-bias trajectories.
+    """
+    decays = []
+    for lr, reg, who in ((lr_u, reg_u, "user"), (lr_i, reg_i, "item")):
+        decay = 1.0 - lr * (1.0 + reg)
+        if not 0.0 < decay <= 1.0:
+            raise ValueError(
+                f"the {who}-bias learning rate * (1 + reg) must be below 1 for a stable SGD; "
+                f"got learning rate {lr} and reg {reg}."
+            )
+        decays.append(decay)
+    bu_before, bu_new = _decayed_trajectory(users, dev - bi[items], bu, bu.shape[0], decays[0], lr_u)
+    target_i = dev[by_item] - bu_before[by_item]
+    _, bi_new = _decayed_trajectory(items[by_item], target_i, bi, bi.shape[0], decays[1], lr_i)
+    return bu_new, bi_new
 
 
 class NormalPredictor(BaseRecommender):
@@ -306,7 +316,7 @@ class BaselineOnly(BaseRecommender):
     >>> X = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [10, 11, 10, 12, 11]})
     >>> est = BaselineOnly(reg_u=0.5, reg_i=0.5).fit(X, [5, 4, 3, 2, 4])
     >>> est.predict(pd.DataFrame({"user_id": [1, 99], "item_id": [12, 99]})).round(2)
-    array([3.18, 3.6 ])
+    array([3.65, 3.6 ])
     """
 
     def __init__(

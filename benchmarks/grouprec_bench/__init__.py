@@ -1,0 +1,1 @@
+"""Machinery behind ``benchmarks/run.py``: model registry, fold evaluation, reports."""

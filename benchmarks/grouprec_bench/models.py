@@ -1,0 +1,109 @@
+"""The models a benchmark run can compare, by name.
+
+Each entry builds a fresh, unfitted estimator for a given seed. ``DMTL`` is the paper's setting:
+``make_pipeline(KMeansGrouper(n_groups=20), GroupDMTLRecommender())``. Baselines carry
+Surprise's names and defaults; ``Surprise:<name>`` runs Surprise's own implementation through a
+thin adapter (``--compare-surprise``, needs the ``bench`` extra).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.pipeline import make_pipeline
+
+from sk_grouprec import GroupDMTLRecommender, KMeansGrouper, baselines
+
+BASELINES = (
+    "SVDpp",
+    "SVD",
+    "NMF",
+    "BaselineOnly",
+    "KNNBasic",
+    "KNNWithMeans",
+    "KNNWithZScore",
+    "KNNBaseline",
+    "SlopeOne",
+    "CoClustering",
+)
+DEFAULT_MODELS = ("DMTL", *BASELINES)
+#: epochs used by ``--quick`` (smoke runs and the test of the benchmark)
+QUICK_EPOCHS = 2
+
+
+def dmtl_pipeline(seed, *, quick=False, n_groups=20, **dmtl_params):
+    """The paper's pipeline: KMeans groups on user features, then the DMTL network."""
+    if quick:
+        dmtl_params.setdefault("max_epochs", QUICK_EPOCHS)
+    return make_pipeline(
+        KMeansGrouper(n_groups=n_groups, random_state=seed),
+        GroupDMTLRecommender(random_state=seed, **dmtl_params),
+    )
+
+
+def baseline(name, seed, *, quick=False):
+    """A baseline with its default parameters (and ``random_state`` where it has one)."""
+    cls = getattr(baselines, name)
+    params = {"random_state": seed} if "random_state" in cls().get_params() else {}
+    if quick and "n_epochs" in cls().get_params():
+        params["n_epochs"] = QUICK_EPOCHS
+    return cls(**params)
+
+
+class SurpriseAdapter(RegressorMixin, BaseEstimator):
+    """Surprise's own algorithm behind ``fit(X, y)`` / ``predict(X)`` (benchmark only).
+
+    Prediction goes through Surprise's per-rating ``predict``, which is how Surprise users
+    predict; its cost is part of the comparison.
+    """
+
+    def __init__(self, algorithm="SVDpp", random_state=0):
+        self.algorithm = algorithm
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        import surprise
+
+        frame = pd.DataFrame(
+            {"user": X["user_id"].to_numpy(), "item": X["item_id"].to_numpy(), "rating": np.asarray(y)}
+        )
+        reader = surprise.Reader(rating_scale=(frame["rating"].min(), frame["rating"].max()))
+        trainset = surprise.Dataset.load_from_df(frame, reader).build_full_trainset()
+        cls = getattr(surprise, self.algorithm)
+        try:
+            self.algo_ = cls(random_state=self.random_state, verbose=False)
+        except TypeError:
+            try:
+                self.algo_ = cls(verbose=False)
+            except TypeError:
+                self.algo_ = cls()
+        self.algo_.fit(trainset)
+        return self
+
+    def predict(self, X):
+        predict = self.algo_.predict
+        return np.fromiter(
+            (predict(u, i).est for u, i in zip(X["user_id"].to_numpy(), X["item_id"].to_numpy())),
+            dtype=np.float64,
+            count=len(X),
+        )
+
+
+def build(name, seed, *, quick=False):
+    """Return a fresh estimator for ``name`` (see :data:`DEFAULT_MODELS`)."""
+    if name == "DMTL":
+        return dmtl_pipeline(seed, quick=quick)
+    if name.startswith("Surprise:"):
+        return SurpriseAdapter(name.split(":", 1)[1], random_state=seed)
+    if name in BASELINES or hasattr(baselines, name):
+        return baseline(name, seed, quick=quick)
+    raise ValueError(f"unknown model {name!r}; known: {', '.join(DEFAULT_MODELS)} and Surprise:<name>")
+
+
+def surprise_available():
+    try:
+        import surprise  # noqa: F401
+    except ImportError:
+        return False
+    return True
