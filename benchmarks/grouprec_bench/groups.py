@@ -34,10 +34,12 @@ STRATEGIES = (
     "average_without_misery",
 )
 K = 5
+#: approval / misery threshold, the same as the relevance threshold of the metrics
+THRESHOLD = 3.5
 
 
 def group_metrics(group_ids, y_true, y_pred, k=K):
-    precision, recall = M.precision_recall_at_k(group_ids, y_true, y_pred, k=k, threshold=3.5)
+    precision, recall = M.precision_recall_at_k(group_ids, y_true, y_pred, k=k, threshold=THRESHOLD)
     return {
         "rmse": M.rmse(y_true, y_pred),
         "mae": M.mae(y_true, y_pred),
@@ -81,7 +83,10 @@ def evaluate_itm_rec_groups(args, individual_folds, output):
         ids = test_groups["group_id"].to_numpy()
         for inner in inner_models:
             for strategy in STRATEGIES:
-                model = GroupAggregator(registry.build(inner, args.seed, quick=args.quick), strategy=strategy)
+                threshold = THRESHOLD if strategy in ("approval", "average_without_misery") else None
+                model = GroupAggregator(
+                    registry.build(inner, args.seed, quick=args.quick), strategy=strategy, threshold=threshold
+                )
                 start = time.perf_counter()
                 model.fit(X, y, groups=membership)
                 y_pred = model.predict(X_test)
@@ -89,7 +94,7 @@ def evaluate_itm_rec_groups(args, individual_folds, output):
                 rows.append({"model": f"GroupAggregator({inner}, {strategy})", "fold": fold,
                              **group_metrics(ids, y_true, y_pred), "fit_time": elapsed})
         if "DMTL" in args.models:
-            pipe = registry.dmtl_pipeline(args.seed, quick=args.quick)
+            pipe = registry.build("DMTL", args.seed, quick=args.quick, dataset="itm-rec")
             step = pipe.steps[-1][0]
             start = time.perf_counter()
             pipe.fit(X, y, **{f"{step}__groups": membership, f"{step}__X_group": train_groups[group_columns],

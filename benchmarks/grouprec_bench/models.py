@@ -90,10 +90,15 @@ class SurpriseAdapter(RegressorMixin, BaseEstimator):
         )
 
 
-def build(name, seed, *, quick=False):
+#: KMeans groups per dataset: the paper's 20 on MovieLens; ITM-Rec's three user features
+#: (gender, age band, married) take few distinct values, so fewer groups there
+N_GROUPS = {"ml-100k": 20, "itm-rec": 5, "synthetic": 6, "scale": 20}
+
+
+def build(name, seed, *, quick=False, dataset="ml-100k"):
     """Return a fresh estimator for ``name`` (see :data:`DEFAULT_MODELS`)."""
     if name == "DMTL":
-        return dmtl_pipeline(seed, quick=quick)
+        return dmtl_pipeline(seed, quick=quick, n_groups=N_GROUPS.get(dataset, 20))
     if name.startswith("Surprise:"):
         return SurpriseAdapter(name.split(":", 1)[1], random_state=seed)
     if name in BASELINES or hasattr(baselines, name):

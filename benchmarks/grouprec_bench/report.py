@@ -21,6 +21,8 @@ SUMMARY_COLUMNS = (
     "hit_precision@10",
     "hit_recall@10",
     "ndcg@10",
+    "precision@5",
+    "recall@5",
     "ndcg@5",
     "profile_f1",
     "fit_time",
@@ -117,7 +119,11 @@ def plot_metrics(summary: pd.DataFrame, path: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [c for c in ("rmse", "mae", "precision@10", "recall@10", "ndcg@10", "profile_f1") if c in summary]
+    metrics = [
+        c
+        for c in ("rmse", "mae", "precision@10", "recall@10", "ndcg@10", "ndcg@5", "profile_f1")
+        if c in summary
+    ]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         values = summary[metric]
