@@ -13,11 +13,11 @@ export SK_GROUPREC_DATA
 $(VENV)/.dev-installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench]"
+	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed]"
 	touch $@
 
 $(VENV)/.docs-installed: $(VENV)/.dev-installed
-	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,docs]"
+	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed,docs]"
 	touch $@
 
 test: $(VENV)/.dev-installed

@@ -8,6 +8,8 @@ Usage (from the repository root)::
     python benchmarks/run.py --models DMTL,SVDpp --folds 2
     python benchmarks/run.py --compare-surprise         # add Surprise's own implementations
     python benchmarks/run.py --dataset scale --sizes 100000,1000000,5000000
+    python benchmarks/run.py --ablation                 # each multi-task option of DMTL alone
+    python benchmarks/run.py --models "DMTL[sharing=mmoe,lambda_profile=0.5],SVDpp"
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
 over folds) is printed and written to ``<output>/report.md`` with the command, date, machine
@@ -115,22 +117,24 @@ def run_individual(args, output):
         if not registry.surprise_available():
             raise SystemExit("--compare-surprise needs Surprise: pip install -e '.[bench]'")
         names += [f"Surprise:{n}" for n in args.models if n in registry.BASELINES]
-    with_profiling = "DMTL" in names
+    with_profiling = any(n.startswith("DMTL") for n in names)
     fold_list = list(splits(X, y, args))
     bar = progress(len(fold_list) * (len(names) + with_profiling), f"{args.dataset}")
     rows, last_dmtl, last_test = [], None, None
     for fold, X_train, X_test, y_train, y_test in fold_list:
         for name in names:
             bar.set_postfix_str(f"{name} fold {fold + 1}")
-            model = registry.build(name, args.seed, quick=args.quick)
+            model = registry.build(name, args.seed, quick=args.quick, dataset=args.dataset)
             row, fitted = evaluate_fold(model, X_train, y_train, X_test, y_test)
             rows.append({"model": name, "fold": fold, **row})
-            if name == "DMTL":
+            if name == "DMTL" or (last_dmtl is None and name.startswith("DMTL")):
                 last_dmtl, last_test = fitted, X_test
             bar.update()
         if with_profiling:
             bar.set_postfix_str(f"profiling baseline fold {fold + 1}")
-            row = evaluate_profiling_baseline(X_train, X_test, seed=args.seed)
+            row = evaluate_profiling_baseline(
+                X_train, X_test, seed=args.seed, n_groups=registry.N_GROUPS.get(args.dataset, 20)
+            )
             rows.append({"model": PROFILING_BASELINE, "fold": fold, **row})
             bar.update()
     bar.close()
@@ -156,11 +160,29 @@ def plot_dmtl(pipeline, X_test, output, *, seed=0, max_points=3000):
     report.plot_group_profiles(profiles, grouped["group_id"].to_numpy(), output / "group_profiles_tsne.png", seed=seed)
 
 
+def split_models(text):
+    """Split a comma-separated model list, keeping commas inside ``DMTL[...]``."""
+    names, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            names.append(current.strip())
+            current = ""
+        else:
+            current += char
+    names.append(current.strip())
+    return [n for n in names if n]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=DATASETS, default="ml-100k")
-    parser.add_argument("--models", default=",".join(registry.DEFAULT_MODELS),
-                        help="comma-separated: DMTL and baseline class names (default: all)")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated: DMTL, DMTL[param=value,...] variants and baseline "
+                             "class names (default: DMTL and every baseline)")
+    parser.add_argument("--ablation", action="store_true",
+                        help="run the paper's DMTL and each multi-task option alone "
+                             "(sharing, task_refinement, task_weighting, lambda_profile=0, no attention)")
     parser.add_argument("--protocol", choices=("kfold", "canonical"), default="kfold")
     parser.add_argument("--n-splits", type=int, default=5, help="k of k-fold (default 5)")
     parser.add_argument("--folds", type=int, default=None, help="run only the first N folds")
@@ -175,7 +197,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="few epochs: a smoke run, not a result")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.models is None:
+        args.models = ",".join(registry.ABLATION_MODELS if args.ablation else registry.DEFAULT_MODELS)
+    args.models = split_models(args.models)
     for name in args.models:
         registry.build(name, args.seed)  # fail early on a misspelt model
     args.folds = args.n_splits if args.folds is None else min(args.folds, args.n_splits)
@@ -184,14 +208,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    output = Path(args.output) if args.output else HERE / "output" / args.dataset
+    default_name = args.dataset + ("-ablation" if args.ablation else "")
+    output = Path(args.output) if args.output else HERE / "output" / default_name
     start = time.perf_counter()
     if args.dataset == "scale":
         sizes = [int(s) for s in args.sizes.split(",")]
         run_scale(sizes, output, seed=args.seed, quick=args.quick)
     else:
         folds = run_individual(args, output)
-        if args.dataset == "itm-rec":
+        if args.dataset == "itm-rec" and not args.ablation:
             evaluate_itm_rec_groups(args, folds, output / "groups")
     print(f"\nfinished in {time.perf_counter() - start:.0f} s; outputs in {output}", file=sys.stderr)
 

@@ -98,9 +98,13 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         name = type(self).__name__
+        is_array = not isinstance(X, pd.DataFrame)
         X = check_interactions(X, estimator_name=name)
         ratings = check_ratings(y, X.shape[0], estimator_name=name)
         self._record_input_shape(X)
+        # an array X fixes the column count for predict (scikit-learn's convention); a
+        # DataFrame may carry other columns at predict time
+        self._array_columns = X.shape[1] if is_array else None
         self.user_index_ = IdIndex(X[USER_COL])
         self.item_index_ = IdIndex(X[ITEM_COL])
         users = self.user_index_.transform(X[USER_COL])
@@ -125,6 +129,9 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame or array-like of shape (n_interactions, n_columns)
+            Interactions. A DataFrame needs ``user_id`` and ``item_id`` (and the feature
+            columns the estimator uses) and may hold other columns; an array must have as
+            many columns as the array given to ``fit`` (``n_features_in_``).
 
         Returns
         -------
@@ -132,7 +139,11 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             Estimates clipped to the rating range seen in ``fit``.
         """
         check_is_fitted(self, "user_index_")
-        X = check_interactions(X, estimator_name=type(self).__name__)
+        X = check_interactions(
+            X,
+            estimator_name=type(self).__name__,
+            n_columns=getattr(self, "_array_columns", None),
+        )
         users = self.user_index_.transform(X[USER_COL])
         items = self.item_index_.transform(X[ITEM_COL])
         return self._predict_batched(users, items, X)
@@ -223,5 +234,9 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # ids may be strings; ratings are required; predictions from ids alone cannot fit
+        # scikit-learn's synthetic regression data (each row a new user and item)
         tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.regressor_tags.poor_score = True
         return tags

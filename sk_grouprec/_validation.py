@@ -14,10 +14,12 @@ turned back into integers.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import DataConversionWarning
 
 USER_COL = "user_id"
 ITEM_COL = "item_id"
@@ -26,7 +28,7 @@ ID_COLUMNS = (USER_COL, ITEM_COL, GROUP_COL)
 FEATURE_PREFIXES = ("user_", "item_", "ctx_")
 
 
-def check_interactions(X, *, require_group=False, estimator_name=None):
+def check_interactions(X, *, require_group=False, estimator_name=None, n_columns=None):
     """Validate ``X`` against the data contract and return it as a DataFrame.
 
     Parameters
@@ -38,6 +40,11 @@ def check_interactions(X, *, require_group=False, estimator_name=None):
         Whether a ``group_id`` column must be present.
     estimator_name : str, optional
         Named in error messages.
+    n_columns : int, optional
+        For array input only: the number of columns the estimator was fitted with. An
+        array with another number of columns raises scikit-learn's ``"X has N features,
+        but ... is expecting M features as input"`` error. DataFrames are never checked
+        for it (they may carry extra columns).
 
     Returns
     -------
@@ -48,10 +55,11 @@ def check_interactions(X, *, require_group=False, estimator_name=None):
     Raises
     ------
     TypeError
-        When ``X`` is neither a DataFrame nor a 2-D array-like.
+        When ``X`` is neither a DataFrame nor a 2-D array-like, or an array of dates.
     ValueError
-        When ``X`` is empty, an id column is missing or holds missing values, or
-        ``group_id`` is required but absent.
+        When ``X`` is empty, has complex values, an id column is missing or holds missing
+        values, ``group_id`` is required but absent, or an array has fewer than two columns
+        (or not ``n_columns``).
 
     Examples
     --------
@@ -76,7 +84,7 @@ def check_interactions(X, *, require_group=False, estimator_name=None):
             f"2-D array with user ids in column 0 and item ids in column 1; got {type(X).__name__}."
         )
     else:
-        frame = _array_to_frame(X, where)
+        frame = _array_to_frame(X, where, estimator_name, n_columns)
 
     if frame.shape[0] == 0:
         raise ValueError(f"{where}X is empty (0 interactions); at least one row is required.")
@@ -108,24 +116,42 @@ def check_interactions(X, *, require_group=False, estimator_name=None):
     return frame
 
 
-def _array_to_frame(X, where):
+def _array_to_frame(X, where, estimator_name=None, n_columns=None):
     try:
         array = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{where}X could not be converted to a 2-D array: {exc}") from exc
+    # the wording of the messages below follows scikit-learn's own (its estimator checks
+    # match them), followed by what the data contract expects
+    if array.dtype.kind == "c":
+        raise ValueError(
+            f"{where}Complex data not supported: X has complex values; ids and features "
+            "must be real."
+        )
+    if array.dtype.kind in "mM":
+        raise TypeError(
+            f"{where}X has {array.dtype} values; ids and features of an array X must be "
+            "numbers (convert dates to numbers, or pass a DataFrame)."
+        )
     if array.ndim != 2:
         raise ValueError(
             f"{where}X must be 2-D (n_interactions, n_columns) with user ids in column 0 and "
-            f"item ids in column 1; got an array with {array.ndim} dimension(s)."
+            f"item ids in column 1; got an array with {array.ndim} dimension(s). Reshape "
+            "your data, e.g. with array.reshape(1, -1) for a single interaction."
         )
     if array.shape[0] == 0:
         raise ValueError(f"{where}X is empty (0 interactions); at least one row is required.")
+    if n_columns is not None and array.shape[1] != n_columns:
+        raise ValueError(
+            f"X has {array.shape[1]} features, but {estimator_name or 'the estimator'} is "
+            f"expecting {n_columns} features as input (array X keeps the columns it had in "
+            "fit; pass a DataFrame to give extra columns)."
+        )
     if array.shape[1] < 2:
         raise ValueError(
-            f"{where}X must have at least 2 columns (user id, item id); got {array.shape[1]}."
+            f"{where}X has {array.shape[1]} feature(s) (shape={array.shape}) while a minimum "
+            "of 2 is required: X must have at least 2 columns (user id, item id)."
         )
-    if array.dtype.kind == "c":
-        raise TypeError(f"{where}X has complex values; ids and features must be real.")
     columns = [USER_COL, ITEM_COL] + [f"ctx_{j}" for j in range(2, array.shape[1])]
     frame = pd.DataFrame({USER_COL: array[:, 0], ITEM_COL: array[:, 1]})
     if array.shape[1] > 2:
@@ -174,12 +200,30 @@ def check_ratings(y, n_rows=None, *, estimator_name=None):
     """
     where = f"{estimator_name}: " if estimator_name else ""
     if y is None:
-        raise ValueError(f"{where}y (the ratings) is required for fitting; got None.")
+        raise ValueError(
+            f"{where}y (the ratings) is required for fitting: this estimator requires y to be "
+            "passed, but the target y is None."
+        )
     values = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected "
+            f"({where}the ratings are read as y.ravel()); pass y of shape (n_interactions,).",
+            DataConversionWarning,
+            stacklevel=2,
+        )
         values = values[:, 0]
     if values.ndim != 1:
         raise ValueError(f"{where}y must be 1-D (one rating per interaction); got shape {values.shape}.")
+    if values.dtype.kind == "c":
+        raise ValueError(
+            f"{where}Complex data not supported: y has complex values; ratings must be real."
+        )
+    if values.dtype.kind in "mM":
+        raise ValueError(
+            f"{where}y must hold numeric ratings; got dtype {values.dtype} (dates are not "
+            "ratings)."
+        )
     if values.dtype.kind not in "biuf":
         try:
             values = values.astype(np.float64)

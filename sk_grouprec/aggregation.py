@@ -310,6 +310,14 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
             return pd.DataFrame({GROUP_COL: [], ITEM_COL: [], "score": [], "rank": []})
         return pd.concat(frames, ignore_index=True)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # ids may be strings; group ratings from ids alone cannot fit scikit-learn's
+        # synthetic regression data
+        tags.input_tags.string = True
+        tags.regressor_tags.poor_score = True
+        return tags
+
 
 def _check_group_rows(X):
     if not isinstance(X, pd.DataFrame):

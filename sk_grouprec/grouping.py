@@ -138,9 +138,10 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     (scikit-learn's output wrapping is switched off so that it can never relabel the
     columns); numpy input becomes a DataFrame with the data contract's column names
     (``user_id``, ``item_id``, ``ctx_2``, ...). An existing ``group_id`` column is
-    replaced in place. ``transform`` passes every column of ``X`` through, so ``X`` may
-    have other columns than in ``fit`` as long as it holds ``user_id`` and the user
-    features.
+    replaced in place. ``transform`` passes every column of ``X`` through, so a DataFrame
+    ``X`` may have other columns than in ``fit`` as long as it holds ``user_id`` and the
+    user features. An array ``X`` (columns by position) must have the number of columns it
+    had in ``fit`` when ``fit`` saw an array too (scikit-learn's ``n_features_in_`` check).
 
     Examples
     --------
@@ -241,7 +242,8 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             if y is None:
                 raise ValueError(
                     f"{name}: cluster_on='ratings' clusters users on their ratings, so fit "
-                    "needs y (the ratings); got y=None. Pass y, or use "
+                    "needs y (the ratings): it requires y to be passed, but the target y is "
+                    "None. Pass y, or use "
                     "cluster_on='features' with user feature columns."
                 )
             ratings = check_ratings(y, frame.shape[0], estimator_name=name)
@@ -251,6 +253,8 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         ).fit(encoded)
 
         self.n_features_in_ = frame.shape[1]
+        # an array X fixes the column count for transform/predict; a DataFrame may differ
+        self._array_columns = None if isinstance(X, pd.DataFrame) else frame.shape[1]
         if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
@@ -280,7 +284,7 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 "columns, or use cluster_on='ratings' to cluster users on their ratings."
             )
         table = entity_table(frame, USER_COL, columns)
-        _check_n_groups(n_groups, table.shape[0], name)
+        _check_n_groups(n_groups, table.shape[0], name, frame.shape[0])
         numeric, categorical = _split_dtypes(table, name)
         _check_missing(table, numeric, categorical, name)
         transformers = []
@@ -302,7 +306,7 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         user_codes, user_ids = pd.factorize(frame[USER_COL])
         item_codes, item_ids = pd.factorize(frame[ITEM_COL])
         n_users, n_items = len(user_ids), len(item_ids)
-        _check_n_groups(n_groups, n_users, name)
+        _check_n_groups(n_groups, n_users, name, frame.shape[0])
         n_components = check_positive_int(self.n_components, "n_components")
         if n_components > min(n_users, n_items):
             raise ValueError(
@@ -346,7 +350,9 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             the class Notes.
         """
         check_is_fitted(self, "kmeans_")
-        frame = check_interactions(X, estimator_name=type(self).__name__)
+        frame = check_interactions(
+            X, estimator_name=type(self).__name__, n_columns=getattr(self, "_array_columns", None)
+        )
         return _with_groups(frame, self._row_groups(frame))
 
     def predict(self, X):
@@ -363,7 +369,9 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             The ``group_id`` that :meth:`transform` would add.
         """
         check_is_fitted(self, "kmeans_")
-        frame = check_interactions(X, estimator_name=type(self).__name__)
+        frame = check_interactions(
+            X, estimator_name=type(self).__name__, n_columns=getattr(self, "_array_columns", None)
+        )
         return self._row_groups(frame)
 
     def _row_groups(self, frame):
@@ -452,14 +460,19 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.categorical = True
+        # clustering on ratings needs y; the output is a DataFrame of the input's columns
+        # plus group_id, not an array of one dtype
+        tags.target_tags.required = self.cluster_on == "ratings"
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
 
-def _check_n_groups(n_groups, n_users, name):
+def _check_n_groups(n_groups, n_users, name, n_rows):
     if n_groups > n_users:
         raise ValueError(
             f"{name}: n_groups={n_groups} is larger than the number of distinct users in X "
-            f"({n_users}); choose n_groups <= {n_users}."
+            f"({n_users}); choose n_groups <= {n_users} (X has n_samples={n_rows} "
+            "interactions)."
         )
 
 

@@ -428,7 +428,18 @@ def ndcg_at_k(user_ids, y_true, y_pred, k=10, *, return_per_user=False):
 # group profiling
 
 ProfilingScores = namedtuple("ProfilingScores", ["precision", "recall", "f1"])
-ProfilingScores.__doc__ = """Macro-averaged precision, recall and F1 of group profiling."""
+ProfilingScores.__doc__ = """Macro-averaged precision, recall and F1 of group profiling.
+
+The named tuple returned by :func:`profiling_scores`: ``precision``, ``recall`` and
+``f1``, floats.
+
+Examples
+--------
+>>> from sk_grouprec.metrics import ProfilingScores, profiling_scores
+>>> scores = profiling_scores(["a", "b"], ["a", "a"])
+>>> isinstance(scores, ProfilingScores), round(scores.f1, 4)
+(True, 0.3333)
+"""
 
 
 def profiling_scores(y_true_groups, y_pred_groups):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import make_column_selector
+from sklearn.exceptions import DataConversionWarning
 
 from sk_grouprec._base import IdIndex
 from sk_grouprec._validation import (
@@ -77,7 +78,8 @@ def test_duplicated_columns_rejected():
 def test_ratings_are_float64_1d():
     out = check_ratings(pd.Series([1, 2, 3]), 3)
     assert out.dtype == np.float64 and out.shape == (3,)
-    assert check_ratings(np.array([[1.0], [2.0]])).shape == (2,)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        assert check_ratings(np.array([[1.0], [2.0]])).shape == (2,)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,9 @@ thin adapter (``--compare-surprise``, needs the ``bench`` extra).
 
 from __future__ import annotations
 
+import ast
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -28,6 +31,20 @@ BASELINES = (
     "CoClustering",
 )
 DEFAULT_MODELS = ("DMTL", *BASELINES)
+#: ``--ablation``: the paper's model, then each multi-task option of issue 5 alone
+ABLATION_MODELS = (
+    "DMTL",
+    "DMTL[lambda_profile=0]",
+    "DMTL[use_attention=False]",
+    "DMTL[sharing=mmoe]",
+    "DMTL[sharing=ple]",
+    "DMTL[sharing=stem]",
+    "DMTL[task_refinement=senet]",
+    "DMTL[task_weighting=uncertainty]",
+    "DMTL[task_weighting=gradnorm]",
+    "DMTL[task_weighting=pmtrec]",
+)
+_VARIANT = re.compile(r"^DMTL\[(.*)\]$")
 #: epochs used by ``--quick`` (smoke runs and the test of the benchmark)
 QUICK_EPOCHS = 2
 
@@ -97,13 +114,33 @@ N_GROUPS = {"ml-100k": 20, "itm-rec": 5, "synthetic": 6, "scale": 20}
 
 def build(name, seed, *, quick=False, dataset="ml-100k"):
     """Return a fresh estimator for ``name`` (see :data:`DEFAULT_MODELS`)."""
-    if name == "DMTL":
-        return dmtl_pipeline(seed, quick=quick, n_groups=N_GROUPS.get(dataset, 20))
+    if name == "DMTL" or _VARIANT.match(name):
+        params = parse_variant(name)
+        return dmtl_pipeline(seed, quick=quick, n_groups=N_GROUPS.get(dataset, 20), **params)
     if name.startswith("Surprise:"):
         return SurpriseAdapter(name.split(":", 1)[1], random_state=seed)
     if name in BASELINES or hasattr(baselines, name):
         return baseline(name, seed, quick=quick)
     raise ValueError(f"unknown model {name!r}; known: {', '.join(DEFAULT_MODELS)} and Surprise:<name>")
+
+
+def parse_variant(name):
+    """Parameters of a DMTL variant named ``DMTL[key=value,...]`` (``DMTL`` alone: none).
+
+    Values are Python literals where they parse as one (``0``, ``False``, ``0.5``), strings
+    otherwise (``sharing=mmoe``).
+    """
+    match = _VARIANT.match(name)
+    if not match:
+        return {}
+    params = {}
+    for item in filter(None, (part.strip() for part in match.group(1).split(","))):
+        key, _, value = item.partition("=")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip()
+    return params
 
 
 def surprise_available():

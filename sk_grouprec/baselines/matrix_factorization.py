@@ -152,8 +152,8 @@ def _sgd_factorize(
             crow_u = torch.cat([zero, torch.cumsum(count_u, 0)])
             crow_i = torch.cat([zero, torch.cumsum(count_i, 0)])
             user_vec = pu if not implicit else pu + torch.sparse.mm(norm_rated_t, yj)
-            pattern = _csr(crow_u, i, r, (n_users, n_items))
-            err = r - torch.sparse.sampled_addmm(pattern, user_vec, qi.T, beta=0.0).values()
+            # (a gather, not a sampled sparse product: a batch may repeat a (user, item) pair)
+            err = r - (user_vec.index_select(0, u) * qi.index_select(0, i)).sum(1)
             if biased:
                 err -= mu + bu.index_select(0, u) + bi.index_select(0, i)
             err_ep[start:stop] = err
@@ -554,6 +554,11 @@ class NMF(BaseRecommender):
         self.init_high = init_high
         self.random_state = random_state
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True  # multiplicative updates need ratings >= 0
+        return tags
 
     def _fit_indexed(self, users, items, ratings, X):
         n_factors = check_positive_int(self.n_factors, "n_factors")

@@ -56,6 +56,14 @@ class ChecksumError(OSError):
         The published md5 checksum.
     actual : str
         The md5 checksum of the file found.
+
+    Examples
+    --------
+    >>> from sk_grouprec.datasets import ChecksumError
+    >>> error = ChecksumError("u.data is corrupt", path="ml-100k/u.data",
+    ...                       expected="6e47046882bad158b0efbb84cd5cb987", actual="0" * 32)
+    >>> isinstance(error, OSError), error.path
+    (True, 'ml-100k/u.data')
     """
 
     def __init__(self, message, *, path, expected, actual):
@@ -66,7 +74,25 @@ class ChecksumError(OSError):
 
 
 class UnsafeArchiveError(OSError):
-    """An archive holds a member that would be written outside its folder, or a link."""
+    """An archive holds a member that would be written outside its folder, or a link.
+
+    Raised before anything is extracted.
+
+    Examples
+    --------
+    >>> import os, tempfile, zipfile
+    >>> from sk_grouprec.datasets import UnsafeArchiveError
+    >>> from sk_grouprec.datasets._fetch import safe_extract_zip
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "evil.zip")
+    ...     with zipfile.ZipFile(path, "w") as archive:
+    ...         archive.writestr("../evil.txt", "outside")
+    ...     try:
+    ...         safe_extract_zip(path, tmp)
+    ...     except UnsafeArchiveError:
+    ...         print("refused")
+    refused
+    """
 
 
 @dataclass(frozen=True)

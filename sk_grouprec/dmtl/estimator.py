@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring
 from skorch.dataset import ValidSplit
+from skorch.hf import AccelerateMixin, unpack_data
 
 from .._base import PREDICT_BATCH_SIZE, BaseRecommender, IdIndex, _unique
 from .._validation import (
@@ -29,9 +31,16 @@ from .._validation import (
     select_features,
 )
 from ._features import FeatureEncoder
-from .network import DMTLNetwork
+from .network import (
+    SHARING_CHOICES,
+    TASK_REFINEMENT_CHOICES,
+    TASK_WEIGHTING_CHOICES,
+    DMTLNetwork,
+)
+from .task_weighting import reduce_task_loss
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_GLOBAL_RNG_LOCK = threading.Lock()
 _INFER_BATCH = 1 << 16
 
 
@@ -103,6 +112,9 @@ class DMTLNet(NeuralNet):
     the weighting module for other schemes). Each task loss is recorded in the history as
     ``train_<task>_loss`` / ``valid_<task>_loss``. With ``lambda_profile == 0`` the profiling
     loss is computed without gradient (logged only): the profiling head receives none.
+    Weightings with ``needs_row_losses`` get per-row loss vectors (NaN on rows outside a
+    task); those with ``needs_custom_backward`` (GradNorm, PMTRec) write the gradients
+    themselves in :meth:`train_step_single`.
     """
 
     def task_losses(self, y_pred, y_true, X):
@@ -111,6 +123,9 @@ class DMTLNet(NeuralNet):
         y_true = y_true.to(rating.device)
         target, label = y_true[:, 0], y_true[:, 1].long()
         group = X.get("group") if isinstance(X, dict) else None
+        weighting = self.module_.task_weighting
+        if getattr(weighting, "needs_row_losses", False):
+            return self._row_losses(rating, logits, target, label, group)
         losses = {}
         if group is None:
             losses["rec"] = torch.mean((rating - target) ** 2)
@@ -122,8 +137,9 @@ class DMTLNet(NeuralNet):
             losses["group"] = sq[is_group].mean() if bool(is_group.any()) else sq.sum() * 0.0
         if logits.shape[1]:
             has_label = label >= 0
-            weighting = self.module_.task_weighting
-            with torch.set_grad_enabled(torch.is_grad_enabled() and weighting.lambda_profile > 0):
+            with torch.set_grad_enabled(
+                torch.is_grad_enabled() and self.module_.lambda_profile > 0
+            ):
                 if bool(has_label.any()):
                     losses["profile"] = torch.nn.functional.cross_entropy(
                         logits[has_label], label[has_label]
@@ -132,13 +148,64 @@ class DMTLNet(NeuralNet):
                     losses["profile"] = logits.sum() * 0.0
         return losses
 
+    @staticmethod
+    def _row_losses(rating, logits, target, label, group):
+        """Per-row task losses, NaN on the rows outside a task."""
+        sq = (rating - target) ** 2
+        nan = torch.full_like(sq, float("nan"))
+        losses = {"rec": sq}
+        if group is not None:
+            is_group = group.to(rating.device) >= 0
+            losses = {
+                "rec": torch.where(is_group, nan, sq),
+                "group": torch.where(is_group, sq, nan),
+            }
+        if logits.shape[1]:
+            ce = torch.nn.functional.cross_entropy(logits, label.clamp(min=0), reduction="none")
+            losses["profile"] = torch.where(label >= 0, ce, nan)
+        return losses
+
+    def _record_losses(self, losses, prefix):
+        """Record each task loss; drop the profiling loss when it is switched off."""
+        for name, value in losses.items():
+            self.history.record_batch(
+                f"{prefix}_{name}_loss", float(reduce_task_loss(value.detach()))
+            )
+        if self.module_.lambda_profile > 0:
+            return losses
+        return {name: value for name, value in losses.items() if name != "profile"}
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Combined loss ``L_rec + lambda_group L_group + lambda_profile L_profile``."""
         losses = self.task_losses(y_pred, y_true, X)
-        prefix = "train" if training else "valid"
-        for name, value in losses.items():
-            self.history.record_batch(f"{prefix}_{name}_loss", float(value.detach()))
-        return self.module_.task_weighting(losses)
+        return self.module_.task_weighting(
+            self._record_losses(losses, "train" if training else "valid")
+        )
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step, except that gradient weightings write the gradients themselves."""
+        module = self.module_
+        weighting = module.task_weighting
+        if not getattr(weighting, "needs_custom_backward", False):
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        losses = self._record_losses(self.task_losses(y_pred, yi, Xi), "train")
+        loss = weighting.backward(
+            losses,
+            [p for p in module.parameters() if p.requires_grad],
+            module.shared_parameters(weighting.shared_scope),
+            batch={key: Xi[key].to(self.device) for key in ("user", "item")},
+            entity_tables=module.entity_tables(),
+        )
+        return {"loss": loss, "y_pred": y_pred}
+
+
+class AcceleratedDMTLNet(AccelerateMixin, DMTLNet):
+    """:class:`DMTLNet` trained through Hugging Face Accelerate (``accelerator=`` of the
+    estimator): mixed precision, several GPUs or processes, as ``accelerate launch`` sets up.
+    Needs the ``accelerate`` package (the ``distributed`` extra)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -235,13 +302,37 @@ class GroupDMTLRecommender(BaseRecommender):
         Share of rows held out for early stopping (only when ``early_stopping``), in (0, 1).
     lambda_group : float, default=1.0
         Weight of the natural-group rating loss (only with ``X_group``/``y_group``).
+    sharing : {"shared_bottom", "mmoe", "ple", "stem"}, default="shared_bottom"
+        How the two tasks share the layer after the attention: the paper's shared
+        ``z_g`` (``"shared_bottom"``), a multi-gate mixture of experts (``"mmoe"``),
+        progressive layered extraction (``"ple"``) or STEM-Net's shared and task-specific
+        embeddings (``"stem"``: one more copy of the towers per task). With anything but
+        ``"shared_bottom"``, :meth:`group_profile` returns the recommendation task's
+        representation. See :ref:`multitask`.
+    task_refinement : {None, "senet"}, default=None
+        ``"senet"``: per-task SENet re-weighting of the sharing layer's input fields
+        (after DTRN). Not with ``sharing="stem"``.
+    task_weighting : {"fixed", "uncertainty", "gradnorm", "pmtrec"}, default="fixed"
+        ``"fixed"`` is the paper's ``L_rec + lambda_profile L_profile``; the others learn or
+        compute the task weights (then ``lambda_profile`` only switches profiling on/off
+        and ``lambda_group`` is unused).
+    n_experts : int, default=4
+        Experts per task for ``"mmoe"``/``"ple"`` (PLE: half shared, half task-specific),
+        ``max(1, n_experts // 3)`` per embedding set for ``"stem"``.
+    gradnorm_alpha : float, default=1.5
+        GradNorm's asymmetry (only with ``task_weighting="gradnorm"``).
     user_features, item_features, context_features : None, list of str or callable
         Side-feature columns: ``None`` applies the prefix rule (``user_*``, ``item_*``,
         ``ctx_*``), a list names the columns, a callable (e.g.
         :func:`sklearn.compose.make_column_selector`) selects them from ``X``.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Torch device; ``"auto"`` takes CUDA when available. Asking for CUDA when it is not
-        available raises a ``ValueError``.
+        available raises a ``ValueError``. Ignored when ``accelerator`` is given.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): device
+        placement, mixed precision and multi-GPU / multi-process data parallelism as set up
+        by the accelerator (e.g. under ``accelerate launch``). Needs the ``distributed``
+        extra. With ``Accelerator(cpu=True)`` in one process it trains exactly as without.
     verbose : int, default=0
         ``> 0`` prints one line per epoch with every task loss.
     random_state : int, RandomState instance or None, default=None
@@ -321,10 +412,16 @@ class GroupDMTLRecommender(BaseRecommender):
         early_stopping=False,
         validation_fraction=0.1,
         lambda_group=1.0,
+        sharing="shared_bottom",
+        task_refinement=None,
+        task_weighting="fixed",
+        n_experts=4,
+        gradnorm_alpha=1.5,
         user_features=None,
         item_features=None,
         context_features=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
         random_state=None,
         callbacks=None,
@@ -347,10 +444,16 @@ class GroupDMTLRecommender(BaseRecommender):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.lambda_group = lambda_group
+        self.sharing = sharing
+        self.task_refinement = task_refinement
+        self.task_weighting = task_weighting
+        self.n_experts = n_experts
+        self.gradnorm_alpha = gradnorm_alpha
         self.user_features = user_features
         self.item_features = item_features
         self.context_features = context_features
         self.device = device
+        self.accelerator = accelerator
         self.verbose = verbose
         self.random_state = random_state
         self.callbacks = callbacks
@@ -414,6 +517,16 @@ class GroupDMTLRecommender(BaseRecommender):
         check_positive_int(self.embedding_size, "embedding_size")
         check_positive_int(self.max_epochs, "max_epochs")
         check_positive_int(self.batch_size, "batch_size")
+        check_choice(self.sharing, "sharing", SHARING_CHOICES)
+        check_choice(self.task_refinement, "task_refinement", TASK_REFINEMENT_CHOICES)
+        check_choice(self.task_weighting, "task_weighting", TASK_WEIGHTING_CHOICES)
+        if self.sharing == "stem" and self.task_refinement is not None:
+            raise ValueError(
+                "task_refinement='senet' cannot be combined with sharing='stem' (STEM already "
+                "has task-specific embeddings)."
+            )
+        check_positive_int(self.n_experts, "n_experts")
+        check_non_negative(self.gradnorm_alpha, "gradnorm_alpha")
         check_non_negative(self.weight_decay, "weight_decay")
         for flag in (
             "use_attention",
@@ -538,7 +651,9 @@ class GroupDMTLRecommender(BaseRecommender):
         if use_ids and self.use_implicit_feedback:
             history = self._user_history(users, items)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=cuda):
+        # The seed goes through torch's global generator (weight initialisation, dropout):
+        # fits running in threads of one process take turns so that each stays reproducible.
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             module = DMTLNetwork(
                 torch.as_tensor(user_x),
@@ -557,6 +672,11 @@ class GroupDMTLRecommender(BaseRecommender):
                 pool_members=X_group is not None,
                 lambda_profile=float(self.lambda_profile),
                 lambda_group=float(self.lambda_group),
+                sharing=self.sharing,
+                task_refinement=self.task_refinement,
+                task_weighting=self.task_weighting,
+                n_experts=int(self.n_experts),
+                gradnorm_alpha=float(self.gradnorm_alpha),
             )
             dataset = InteractionDataset(inputs, torch.as_tensor(target, dtype=torch.float32))
             self.net_ = self._make_net(module, device, seed, natural=X_group is not None)
@@ -606,8 +726,12 @@ class GroupDMTLRecommender(BaseRecommender):
             ["rating_head.bias", "profile_head.bias"]
             if module.profile_head is not None
             else ["rating_head.bias"]
-        )
-        return DMTLNet(
+        ) + ["task_weighting.*"]  # learned task weights / log-variances
+        net_class, placement = DMTLNet, {"device": self._resolve_device()}
+        if self.accelerator is not None:
+            # Accelerate places the module and batches itself (skorch's AccelerateMixin)
+            net_class, placement = AcceleratedDMTLNet, {"accelerator": self.accelerator, "device": None}
+        return net_class(
             module,
             criterion=torch.nn.MSELoss,
             optimizer=optimizer,
@@ -622,8 +746,8 @@ class GroupDMTLRecommender(BaseRecommender):
             iterator_valid=BatchIterator,
             train_split=train_split,
             callbacks=callbacks,
-            device=self._resolve_device(),
             verbose=int(self.verbose),
+            **placement,
         )
 
     def _entity_matrix(self, encoder, X, id_col, index):

@@ -22,6 +22,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .refinement import RefinedBottom
+from .sharing import MMoEBottom, PLEBottom, STEMBottom, TowerPair
+from .task_weighting import (
+    GradNormWeighting,
+    PMTRecWeighting,
+    UncertaintyWeighting,
+    reduce_task_loss,
+)
+
+SHARING_CHOICES = ("shared_bottom", "mmoe", "ple", "stem")
+TASK_REFINEMENT_CHOICES = (None, "senet")
+TASK_WEIGHTING_CHOICES = ("fixed", "uncertainty", "gradnorm", "pmtrec")
+
 
 class EntityTower(nn.Module):
     """User- or item-side encoder ``h = ReLU(W [x ; e_id ; c] + b)``.
@@ -212,6 +225,14 @@ class SharedBottom(nn.Module):
         z = self.dropout(F.relu(self.linear(torch.cat([h_user, h_item], dim=-1))))
         return z, z
 
+    def shared_parameters(self):
+        """Parameters every task reaches (all of them)."""
+        return list(self.parameters())
+
+    def last_shared_parameters(self):
+        """The last shared layer's weight (what GradNorm measures)."""
+        return [self.linear.weight]
+
 
 class MemberAttentionPooling(nn.Module):
     """Item-conditioned attention pooling of a natural group's members.
@@ -238,8 +259,12 @@ class FixedTaskWeighting(nn.Module):
     """``L = L_rec + lambda_group * L_group + lambda_profile * L_profile`` (the paper's loss).
 
     A module (not a function) so that learned weightings (uncertainty, GradNorm) can hold
-    parameters the optimizer sees.
+    parameters the optimizer sees. Task losses may be scalars or per-row vectors (NaN on
+    rows outside a task), see :func:`~sk_grouprec.dmtl.task_weighting.reduce_task_loss`.
     """
+
+    needs_custom_backward = False
+    needs_row_losses = False
 
     def __init__(self, lambda_profile=1.0, lambda_group=1.0):
         super().__init__()
@@ -248,11 +273,11 @@ class FixedTaskWeighting(nn.Module):
 
     def forward(self, losses):
         """Combine a dict of task losses (``rec``, ``group``, ``profile``) into one scalar."""
-        total = losses["rec"]
+        total = reduce_task_loss(losses["rec"])
         if "group" in losses:
-            total = total + self.lambda_group * losses["group"]
+            total = total + self.lambda_group * reduce_task_loss(losses["group"])
         if "profile" in losses and self.lambda_profile:
-            total = total + self.lambda_profile * losses["profile"]
+            total = total + self.lambda_profile * reduce_task_loss(losses["profile"])
         return total
 
 
@@ -290,7 +315,24 @@ class DMTLNetwork(nn.Module):
         Learn item-conditioned attention over a natural group's members; ``False`` averages
         them uniformly.
     lambda_profile, lambda_group : float, default=1.0
-        Task weights of :class:`FixedTaskWeighting`.
+        Task weights of :class:`FixedTaskWeighting`. With another ``task_weighting``,
+        ``lambda_profile == 0`` only switches the profiling task off.
+    sharing : {"shared_bottom", "mmoe", "ple", "stem"}, default="shared_bottom"
+        How the tasks share the layer after the attention (see
+        :mod:`sk_grouprec.dmtl.sharing`); ``"stem"`` adds one copy of the towers per task.
+    task_refinement : {None, "senet"}, default=None
+        ``"senet"`` wraps the sharing in a per-task SENet field re-weighting
+        (:class:`~sk_grouprec.dmtl.refinement.RefinedBottom`); not with ``"stem"``.
+    task_weighting : {"fixed", "uncertainty", "gradnorm", "pmtrec"}, default="fixed"
+        How the task losses are combined (see :mod:`sk_grouprec.dmtl.task_weighting`).
+    n_experts : int, default=4
+        Experts per task view: MMoE's experts; PLE's ``n_experts // 2`` shared and
+        ``n_experts // 2`` task experts (at least 1 each); STEM's
+        ``max(1, n_experts // 3)`` experts per embedding set.
+    n_levels : int, default=1
+        PLE extraction levels.
+    gradnorm_alpha : float, default=1.5
+        GradNorm's asymmetry ``alpha``.
 
     Examples
     --------
@@ -320,6 +362,12 @@ class DMTLNetwork(nn.Module):
         pool_members=True,
         lambda_profile=1.0,
         lambda_group=1.0,
+        sharing="shared_bottom",
+        task_refinement=None,
+        task_weighting="fixed",
+        n_experts=4,
+        n_levels=1,
+        gradnorm_alpha=1.5,
     ):
         super().__init__()
         self.user_tower = EntityTower(
@@ -337,7 +385,26 @@ class DMTLNetwork(nn.Module):
         self.attention = (
             FeatureAttention(hidden_size) if use_attention else UniformAttention(hidden_size)
         )
-        self.sharing = SharedBottom(hidden_size, dropout)
+        self.sharing = self._make_sharing(
+            sharing,
+            task_refinement,
+            n_experts,
+            n_levels,
+            hidden_size,
+            dropout,
+            lambda: TowerPair(
+                EntityTower(
+                    user_features,
+                    hidden_size,
+                    embedding_size,
+                    n_context,
+                    dropout,
+                    history=user_history,
+                ),
+                EntityTower(item_features, hidden_size, embedding_size, 0, dropout),
+                FeatureAttention(hidden_size) if use_attention else UniformAttention(hidden_size),
+            ),
+        )
         self.profile_head = nn.Linear(hidden_size, n_groups) if n_groups else None
         self.rating_head = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.rating_head.bias)
@@ -348,7 +415,61 @@ class DMTLNetwork(nn.Module):
             group_members = torch.full((1, 1), user_features.shape[0] - 1, dtype=torch.long)
         self.register_buffer("group_members", group_members)
         self.member_pooling = MemberAttentionPooling(hidden_size) if pool_members else None
-        self.task_weighting = FixedTaskWeighting(lambda_profile, lambda_group)
+        self.lambda_profile = float(lambda_profile)
+        tasks = ["rec"]
+        if n_groups and lambda_profile > 0:
+            tasks.append("profile")
+        if pool_members and self.group_members.shape[0] > 1:  # natural-group ratings
+            tasks.append("group")
+        if task_weighting == "fixed":
+            self.task_weighting = FixedTaskWeighting(lambda_profile, lambda_group)
+        elif task_weighting == "uncertainty":
+            self.task_weighting = UncertaintyWeighting(tasks)
+        elif task_weighting == "gradnorm":
+            self.task_weighting = GradNormWeighting(tasks, alpha=gradnorm_alpha)
+        elif task_weighting == "pmtrec":
+            self.task_weighting = PMTRecWeighting(tasks)
+        else:
+            raise ValueError(
+                f"task_weighting must be one of {TASK_WEIGHTING_CHOICES}; got {task_weighting!r}."
+            )
+
+    @staticmethod
+    def _make_sharing(sharing, task_refinement, n_experts, n_levels, hidden_size, dropout, towers):
+        if sharing == "shared_bottom":
+            bottom = SharedBottom(hidden_size, dropout)
+        elif sharing == "mmoe":
+            bottom = MMoEBottom(hidden_size, n_experts, dropout=dropout)
+        elif sharing == "ple":
+            half = max(1, n_experts // 2)
+            bottom = PLEBottom(hidden_size, half, half, n_levels, dropout=dropout)
+        elif sharing == "stem":
+            bottom = STEMBottom(
+                towers, hidden_size, n_experts=max(1, n_experts // 3), dropout=dropout
+            )
+        else:
+            raise ValueError(f"sharing must be one of {SHARING_CHOICES}; got {sharing!r}.")
+        if task_refinement is None:
+            return bottom
+        if task_refinement != "senet":
+            raise ValueError(f"task_refinement must be None or 'senet'; got {task_refinement!r}.")
+        return RefinedBottom(bottom, hidden_size)
+
+    def shared_parameters(self, scope="all"):
+        """Parameters every task reaches (``"all"``) or the last shared layer (``"last"``)."""
+        if scope == "last":
+            return list(self.sharing.last_shared_parameters())
+        modules = [self.user_tower, self.item_tower, self.attention, self.member_pooling]
+        params = [p for m in modules if m is not None for p in m.parameters()]
+        return params + list(self.sharing.shared_parameters())
+
+    def entity_tables(self):
+        """The user and item id-embedding tables (empty without id embeddings)."""
+        return {
+            key: tower.embedding.weight
+            for key, tower in (("user", self.user_tower), ("item", self.item_tower))
+            if tower.embedding is not None
+        }
 
     def natural_group_side(self, members, context, h_item):
         """Pool members (rows, slots; -1 = padding) into ``(h, e, b)`` and their weights."""
@@ -391,20 +512,40 @@ class DMTLNetwork(nn.Module):
         """
         h_u, e_u, b_u = self.user_tower(user, context, user_x)
         h_i, e_i, b_i = self.item_tower(item, None, item_x)
+        group_inputs = {}
         if group is not None:
             is_group = group >= 0
             if bool(is_group.any()):
                 rows = is_group.nonzero().squeeze(1)
                 table = self.group_members if members is None else members
                 ctx_rows = context[rows] if context is not None else None
-                (h_g, e_g, b_g), _ = self.natural_group_side(
-                    table[group[rows]], ctx_rows, h_i[rows]
+                member_table = table[group[rows]]
+                (h_g, e_g, b_g), member_weights = self.natural_group_side(
+                    member_table, ctx_rows, h_i[rows]
                 )
+                unknown = torch.full_like(member_table, self.user_tower.unknown_index)
+                group_inputs = {
+                    "group_rows": rows,
+                    "member_index": torch.where(member_table >= 0, member_table, unknown),
+                    "member_weights": member_weights,
+                }
                 h_u = h_u.index_copy(0, rows, h_g)
                 e_u = e_u.index_copy(0, rows, e_g)
                 b_u = b_u.index_copy(0, rows, b_g)
         h_ai, attention = self.attention(h_u, h_i)
-        z_rec, z_profile = self.sharing(h_u, h_ai)
+        if getattr(self.sharing, "owns_towers", False):  # STEM: task-specific towers
+            z_rec, z_profile = self.sharing(
+                h_u,
+                h_ai,
+                user=user,
+                item=item,
+                context=context,
+                user_x=user_x,
+                item_x=item_x,
+                **group_inputs,
+            )
+        else:
+            z_rec, z_profile = self.sharing(h_u, h_ai)
         rating = self.rating_head(z_rec).squeeze(-1) + b_u + b_i + self.rating_offset
         if self.use_dot_product:
             rating = rating + (e_u * e_i).sum(-1)
