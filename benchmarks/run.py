@@ -197,6 +197,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="few epochs: a smoke run, not a result")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
+    args.models_given = args.models is not None
     if args.models is None:
         args.models = ",".join(registry.ABLATION_MODELS if args.ablation else registry.DEFAULT_MODELS)
     args.models = split_models(args.models)
@@ -213,7 +214,8 @@ def main(argv=None):
     start = time.perf_counter()
     if args.dataset == "scale":
         sizes = [int(s) for s in args.sizes.split(",")]
-        run_scale(sizes, output, seed=args.seed, quick=args.quick)
+        models = args.models if args.models_given else registry.SCALE_DEFAULT
+        run_scale(sizes, output, models=models, seed=args.seed, quick=args.quick)
     else:
         folds = run_individual(args, output)
         if args.dataset == "itm-rec" and not args.ablation:

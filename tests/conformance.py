@@ -121,7 +121,8 @@ class RecommenderConformance:
         X, _ = data
         whole = fitted.predict(X)
         parts = np.concatenate([fitted.predict(X.iloc[:7]), fitted.predict(X.iloc[7:])])
-        np.testing.assert_allclose(whole, parts, atol=1e-9)
+        # float32 kernels may block a batch differently by its size: allow float32 rounding
+        np.testing.assert_allclose(whole, parts, atol=self.atol)
 
     def test_recommend_excludes_rated(self, fitted, data):
         X, _ = data

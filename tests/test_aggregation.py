@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from conformance import make_small_ratings
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -12,7 +13,6 @@ from sklearn.pipeline import Pipeline
 from sk_grouprec.aggregation import STRATEGIES, GroupAggregator
 from sk_grouprec.baselines.bias import BaselineOnly
 from sk_grouprec.baselines.knn import KNNBasic
-from conformance import make_small_ratings
 
 #: member ratings of the hand-made example (user, item) -> rating
 TABLE = {

@@ -60,7 +60,7 @@ def best_individual_baseline(individual_folds):
 def group_folds(group_ratings, n_splits, seed):
     group_ids = np.sort(group_ratings["group_id"].unique())
     cv = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for fold, (train, test) in enumerate(cv.split(group_ids)):
+    for fold, (_, test) in enumerate(cv.split(group_ids)):
         in_test = group_ratings["group_id"].isin(group_ids[test]).to_numpy()
         yield fold, group_ratings[~in_test], group_ratings[in_test]
 

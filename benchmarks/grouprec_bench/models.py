@@ -31,6 +31,8 @@ BASELINES = (
     "CoClustering",
 )
 DEFAULT_MODELS = ("DMTL", *BASELINES)
+#: ``--dataset scale``: how cost grows with data
+SCALE_DEFAULT = ("DMTL", "SVDpp")
 #: ``--ablation``: the paper's model, then each multi-task option of issue 5 alone
 ABLATION_MODELS = (
     "DMTL",
