@@ -13,10 +13,6 @@ export SK_GROUPREC_DATA
 $(VENV)/.dev-installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed]"
-	touch $@
-
-$(VENV)/.docs-installed: $(VENV)/.dev-installed
 	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed,docs]"
 	touch $@
 
@@ -26,7 +22,7 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py
 
-docs: $(VENV)/.docs-installed
+docs: $(VENV)/.dev-installed
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: $(VENV)/.dev-installed

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PREDICT_BATCH_SIZE
+from ._base import PREDICT_BATCH_SIZE, _unique
 from ._validation import (
     GROUP_COL,
     ITEM_COL,
@@ -279,8 +279,8 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         n_items = check_positive_int(n_items, "n_items")
-        group_ids = pd.unique(pd.Series(group_ids)).to_numpy() if not isinstance(group_ids, np.ndarray) else pd.unique(group_ids)
-        candidates = self.items_ if items is None else pd.unique(np.asarray(items))
+        group_ids = _unique(group_ids)
+        candidates = self.items_ if items is None else _unique(items)
         largest = int(self.members_.groupby(GROUP_COL).size().max())
         per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, candidates.shape[0] * largest))
         if exclude_rated:

@@ -210,3 +210,15 @@ def test_itm_rec_group_ratings(data_home, strategy):
     print(f"ITM-Rec group ratings, BaselineOnly + {strategy}: RMSE {rmse:.4f}")
     # loose: the rating-valued strategies near 1.28, the rank-mapped ones (borda, approval) higher
     assert rmse < (1.35 if strategy in ("average", "multiplicative") else 2.2)
+
+
+def test_recommend_accepts_a_list_of_integer_group_ids():
+    import pandas as pd
+
+    from sk_grouprec.baselines.bias import BaselineOnly
+
+    X = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3], "item_id": [10, 11, 10, 12, 11, 12]})
+    members = pd.DataFrame({"group_id": [1, 1, 2, 2], "user_id": [1, 2, 2, 3]})
+    agg = GroupAggregator(BaselineOnly()).fit(X, [5, 3, 2, 4, 1, 3], groups=members)
+    recs = agg.recommend([1, 2], n_items=1, exclude_rated=False)
+    assert recs["group_id"].tolist() == [1, 2] and recs["rank"].tolist() == [1, 1]
