@@ -26,3 +26,15 @@ def data_home():
             pytest.fail("CI needs the real datasets: set SK_GROUPREC_DATA to ../shared/data")
         pytest.skip("real datasets not found (set SK_GROUPREC_DATA)")
     return home
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tests train tiny networks: one torch thread is faster than two (thread hand-offs cost
+    more than they bring) and keeps a shared 2-core machine usable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -5,16 +5,7 @@ import re
 import warnings
 
 import pytest
-import torch
 from bad_input_cases import CASES
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _param(case):

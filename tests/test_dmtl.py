@@ -18,15 +18,6 @@ from sk_grouprec.dmtl.network import DMTLNetwork
 FAST = dict(max_epochs=10, batch_size=64, lr=0.01, random_state=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # tiny batches: thread hand-offs cost more than they bring (and the CI box is shared)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def grouped():
     X, y, group = make_small_ratings()

@@ -8,7 +8,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from conformance import make_small_ratings
 from sklearn.base import clone
 
@@ -22,14 +21,6 @@ from sk_grouprec.dmtl.task_weighting import (
 )
 
 FAST = dict(max_epochs=2, batch_size=128, hidden_size=8, embedding_size=8, random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 from conformance import RecommenderConformance
 
 from sk_grouprec import GroupDMTLRecommender, KMeansGrouper
@@ -19,14 +18,6 @@ COMBINATIONS = [
     if not (combo[0] == "stem" and combo[1] == "senet")
 ]
 TINY = dict(max_epochs=2, batch_size=128, hidden_size=8, embedding_size=8, random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _conformance_class(option, value):

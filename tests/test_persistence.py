@@ -24,14 +24,6 @@ from sk_grouprec.baselines.slope_one import SlopeOne
 from sk_grouprec.grouping import KMeansGrouper
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data():
     X, y, group = make_small_ratings()

@@ -8,7 +8,6 @@ fails the run, so the list cannot go stale.
 """
 
 import pytest
-import torch
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -92,14 +91,6 @@ def expected_failed_checks(estimator):
     for check in PENDING.get(type(estimator).__name__, {}):
         failed.pop(check, None)  # run it: the pending entry decides
     return failed
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _check_name(check):
