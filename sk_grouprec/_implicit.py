@@ -337,6 +337,10 @@ class BaseScoreRecommender(BaseRecommender):
         if sample_weight is not None:
             raise ValueError(f"{type(self).__name__}.score does not support sample_weight.")
         check_is_fitted(self, "user_index_")
+        # an array keeps the columns it had in fit (a DataFrame may carry others)
+        X = check_interactions(
+            X, estimator_name=type(self).__name__, n_columns=getattr(self, "_array_columns", None)
+        )
         held_out = positive_interactions(
             X, y, getattr(self, "positive_threshold", None), estimator_name=type(self).__name__
         )

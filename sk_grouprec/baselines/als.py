@@ -54,9 +54,9 @@ class ALS(BaseScoreRecommender):
         Dimension of the factors.
     n_epochs : int, default=15
         ALS sweeps (``implicit``'s ``iterations``).
-    reg : float, default=0.05
+    reg : float, default=50.0
         L2 regularisation (``implicit``'s ``regularization``).
-    alpha : float, default=10.0
+    alpha : float, default=40.0
         Confidence of the positives (weight of an unobserved pair: 1); must be > 0.
     use_cg : bool, default=True
         Conjugate-gradient solver (``implicit``'s default, faster) instead of Cholesky.
@@ -105,8 +105,8 @@ class ALS(BaseScoreRecommender):
         self,
         n_factors=64,
         n_epochs=15,
-        reg=0.05,
-        alpha=10.0,
+        reg=50.0,
+        alpha=40.0,
         use_cg=True,
         n_jobs=None,
         random_state=None,

@@ -43,7 +43,7 @@ class BPRMF(BaseScoreRecommender):
         Passes over the training positives (one sampled negative each).
     learning_rate : float, default=0.05
         SGD step size.
-    reg : float, default=0.01
+    reg : float, default=0.001
         L2 regularisation of the factors and item biases touched by a triple.
     batch_size : int, default=1024
         Triples per vectorised step. Smaller is closer to sequential SGD; larger is faster.
@@ -91,7 +91,7 @@ class BPRMF(BaseScoreRecommender):
         n_factors=64,
         n_epochs=100,
         learning_rate=0.05,
-        reg=0.01,
+        reg=0.001,
         batch_size=1024,
         random_state=None,
         positive_threshold=None,

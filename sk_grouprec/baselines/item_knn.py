@@ -37,8 +37,9 @@ class ItemKNN(BaseScoreRecommender):
     ----------
     k : int, default=50
         Neighbours kept per item.
-    shrinkage : float, default=10
-        Added to the cosine's denominator; damps similarities supported by few users.
+    shrinkage : float, default=0.0
+        Added to the cosine's denominator; damps similarities supported by few users
+        (0: the plain cosine, best on a validation split of Mafengwo's training file).
     positive_threshold : float, default=None
         With ratings ``y``, the rows rated at or above it are positives; ``None`` (or
         ``y=None``): every row is a positive.
@@ -76,7 +77,7 @@ class ItemKNN(BaseScoreRecommender):
     0        3       11  0.816497     1
     """
 
-    def __init__(self, k=50, shrinkage=10, positive_threshold=None):
+    def __init__(self, k=50, shrinkage=0.0, positive_threshold=None):
         self.k = k
         self.shrinkage = shrinkage
         self.positive_threshold = positive_threshold
