@@ -217,6 +217,11 @@ def default_models(n_factors=N_FACTORS, bpr_epochs=BPR_EPOCHS, als_epochs=ALS_EP
         "ItemKNN": ItemKNN(),
         "EASE": EASE(),
         "BPRMF": BPRMF(n_factors=n_factors, n_epochs=bpr_epochs, random_state=seed),
+        # at implicit's own step and regularisation: the like-for-like comparison
+        "BPRMF (lr=0.01, reg=0.01)": BPRMF(
+            n_factors=n_factors, n_epochs=bpr_epochs, learning_rate=0.01, reg=0.01,
+            random_state=seed,
+        ),
         "ALS": ALS(n_factors=n_factors, n_epochs=als_epochs, random_state=seed),
     }
 
