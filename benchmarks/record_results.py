@@ -217,10 +217,9 @@ def run(name):
 
 def copy_figures(name, output):
     """Replace the section's figures with those of its output folder; return their links."""
-    for old in FIGURES.glob(f"{name}-*.png"):
-        old.unlink()
     links = []
     for picture in PICTURES:
+        (FIGURES / f"{name}-{picture}").unlink(missing_ok=True)
         if (output / picture).exists():
             target = FIGURES / f"{name}-{picture}"
             FIGURES.mkdir(exist_ok=True)

@@ -1,19 +1,27 @@
-"""The benchmark script keeps working: a tiny synthetic run end to end."""
+"""The benchmark keeps working: its entry points end to end on tiny data, and the pieces
+(scale rules, ratios, recorded commands, RESULTS.md sections) on hand-made inputs."""
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import record_results  # noqa: E402
+from grouprec_bench import report, scale  # noqa: E402
 
 
 def run_benchmark(tmp_path, *args):
     command = [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--output", str(tmp_path), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -32,9 +40,33 @@ def test_benchmark_runs_on_tiny_synthetic_data(tmp_path):
     assert rated[["precision@10", "recall@10", "ndcg@10"]].stack().between(0, 1).all()
     assert folds.loc[folds["model"] == "DMTL", "profile_f1"].notna().all()
     record = json.loads((tmp_path / "folds.json").read_text())
-    assert record["environment"]["command"].startswith("python")
+    assert record["environment"]["command"].startswith("python benchmarks/run.py --quick")
+    assert "load average" in record["environment"]["machine"]
+    assert "wall time" in record["environment"]
+    assert str(tmp_path) not in (tmp_path / "report.md").read_text()  # no absolute path
     for picture in ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png"):
         assert (tmp_path / picture).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_scale_benchmark_runs_each_fit_in_its_own_process(tmp_path):
+    with_surprise = importlib.util.find_spec("surprise") is not None
+    stdout = run_benchmark(tmp_path, "--dataset", "scale", "--sizes", "2000,4000",
+                           "--surprise-sizes", "2000" if with_surprise else "")
+    table = pd.read_csv(tmp_path / "scale.csv", keep_default_na=False)
+    expected = [("DMTL", 2000), ("SVDpp", 2000)] + [("Surprise:SVDpp", 2000)] * with_surprise
+    expected += [("DMTL", 4000), ("SVDpp", 4000)]
+    assert list(zip(table["model"], table["n_ratings"])) == expected
+    assert (table["error"] == "").all()
+    assert (table["epochs"] == 2).all()  # --quick
+    assert (table["fit_time"] > 0).all() and (table["epoch_time"] > 0).all()
+    assert np.allclose(table["ratings_per_s"], table["n_ratings"] / table["epoch_time"])
+    # a fresh process holds the interpreter, torch and the data: tens of MiB at least
+    assert (table["peak_memory_mib"] > 50).all() and (table["fit_memory_mib"] >= 0).all()
+    first = table[table["n_ratings"] == 2000]
+    assert np.allclose(first["per_rating_vs_smallest"], 1.0)
+    assert "log-log slope of fit time" in stdout and "| DMTL | 4,000 |" in stdout
+    assert (tmp_path / "fit_time.png").stat().st_size > 1000
 
 
 def test_unknown_model_is_rejected(tmp_path):
@@ -42,3 +74,93 @@ def test_unknown_model_is_rejected(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "unknown model 'SVDppp'" in done.stderr
+
+
+def test_scale_data_follows_the_size_rule():
+    assert scale.grid(100_000) == (1_000, 200)
+    assert scale.grid(1_000_000) == (10_000, 2_000)
+    assert scale.grid(5_000_000) == (50_000, 10_000)
+    for n in (2_000, 20_000):  # small sizes: the grid is at most half full
+        users, items = scale.grid(n)
+        assert users * items >= 2 * n
+
+
+def test_surprise_runs_only_at_its_sizes():
+    pairs = scale.plan([100, 200, 300], ["DMTL", "SVDpp"], {200, 999})
+    assert pairs == [("DMTL", 100), ("SVDpp", 100), ("DMTL", 200), ("SVDpp", 200),
+                     ("Surprise:SVDpp", 200), ("DMTL", 300), ("SVDpp", 300)]
+    assert ("Surprise:SVDpp", 200) not in scale.plan([200], ["DMTL"], {200})
+
+
+def test_ratios_and_slopes_of_the_scale_table():
+    table = pd.DataFrame({
+        "model": ["A", "A", "A", "B", "B"],
+        "n_ratings": [100, 1_000, 10_000, 100, 1_000],
+        "fit_time": [1.0, 10.0, 100.0, 1.0, 100.0],  # A linear, B quadratic
+        "epoch_time": [0.1, 1.0, 10.0, 0.1, 10.0],
+        "error": [""] * 5,
+    })
+    out = scale.add_ratios(table)
+    assert np.allclose(out["per_rating_vs_smallest"], [1, 1, 1, 1, 10])
+    assert np.isnan(out["fit_time_slope"].iloc[0])
+    assert np.allclose(out["fit_time_slope"].iloc[[1, 2, 4]], [1, 1, 2])
+
+
+def test_measure_reports_time_epochs_and_memory_in_process():
+    row = scale.measure("SVDpp", 2_000, seed=0, quick=True)
+    assert row["error"] == "" and row["n_ratings"] == 2_000
+    assert row["epochs"] == 2 and row["epoch_time"] == pytest.approx(row["fit_time"] / 2)
+    assert row["peak_memory_mib"] > 0 and row["fit_memory_mib"] >= 0
+
+
+def test_recorded_commands_name_no_absolute_path():
+    inside = str(REPO / "benchmarks" / "output" / "x")
+    command = report.relative_command([str(REPO / "benchmarks" / "run.py"), "--output", inside,
+                                       f"--data-home={os.sep}elsewhere{os.sep}data"])
+    assert command.startswith("python benchmarks/run.py --output benchmarks/output/x --data-home=")
+    assert str(REPO) not in command and f" {os.sep}" not in command and f"={os.sep}" not in command
+
+
+def test_recording_one_section_keeps_the_others(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    record_results.write_results(results, {"itm-rec": "## B\nold b\n", "mafengwo": "## X\nx\n",
+                                           "ml-100k": "## A\na\n"})
+    blocks = record_results.read_blocks(results)
+    assert list(blocks) == ["ml-100k", "itm-rec", "mafengwo"]  # registry order, unknown last
+    blocks["itm-rec"] = "## B\nnew b\n"
+    record_results.write_results(results, blocks)
+    text = results.read_text()
+    assert text.startswith(record_results.INTRO)
+    assert "new b" in text and "old b" not in text and "\na\n" in text and "\nx\n" in text
+    assert record_results.read_blocks(results)["mafengwo"].strip() == "## X\nx"
+
+
+def test_every_section_runs_a_known_dataset():
+    import run
+
+    for name, section in record_results.SECTIONS.items():
+        args = run.parse_args(list(section.arguments))
+        assert args.dataset in run.DATASETS, name
+        assert record_results.run_command(name)[-1] == f"benchmarks/output/{name}"
+
+
+def test_record_results_refuses_an_unknown_section(capsys):
+    with pytest.raises(SystemExit):
+        record_results.main(["--section", "nope"])
+    assert "unknown: nope" in capsys.readouterr().err
+
+
+def test_recording_a_section_replaces_its_figures_only(tmp_path, monkeypatch):
+    figures, output = tmp_path / "figures", tmp_path / "output"
+    figures.mkdir()
+    output.mkdir()
+    (figures / "itm-rec-metrics.png").write_bytes(b"old")
+    (figures / "itm-rec-dmtl_training_curves.png").write_bytes(b"stale")
+    (figures / "itm-rec-ablation-metrics.png").write_bytes(b"other section")
+    (output / "metrics.png").write_bytes(b"new")
+    monkeypatch.setattr(record_results, "FIGURES", figures)
+    links = record_results.copy_figures("itm-rec", output)
+    assert links == ["\n![itm-rec metrics.png](figures/itm-rec-metrics.png)\n"]
+    assert (figures / "itm-rec-metrics.png").read_bytes() == b"new"
+    assert not (figures / "itm-rec-dmtl_training_curves.png").exists()
+    assert (figures / "itm-rec-ablation-metrics.png").read_bytes() == b"other section"
