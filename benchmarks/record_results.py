@@ -148,7 +148,7 @@ SECTIONS = {
                        (paper_comparison("itm-rec"), group_report), cost="about 1.5 min"),
     "ml-100k-ablation": Section("Ablation of the multi-task options, MovieLens 100K",
                                 ("--dataset", "ml-100k", "--ablation"), (ablation_verdicts,),
-                                cost="about 15 min"),
+                                cost="about 20 min"),
     "itm-rec-ablation": Section("Ablation of the multi-task options, ITM-Rec individual ratings",
                                 ("--dataset", "itm-rec", "--ablation"), (ablation_verdicts,),
                                 cost="about 1 min"),

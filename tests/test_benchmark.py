@@ -1,7 +1,6 @@
 """The benchmark keeps working: its entry points end to end on tiny data, and the pieces
 (scale rules, ratios, recorded commands, RESULTS.md sections) on hand-made inputs."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -43,28 +42,24 @@ def test_benchmark_runs_on_tiny_synthetic_data(tmp_path):
     assert record["environment"]["command"].startswith("python benchmarks/run.py --quick")
     assert "load average" in record["environment"]["machine"]
     assert "wall time" in record["environment"]
-    assert str(tmp_path) not in (tmp_path / "report.md").read_text()  # no absolute path
+    report_text = (tmp_path / "report.md").read_text()
+    assert f" {tmp_path}" not in report_text and f"={tmp_path}" not in report_text
     for picture in ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png"):
         assert (tmp_path / picture).stat().st_size > 1000
 
 
 @pytest.mark.slow
 def test_scale_benchmark_runs_each_fit_in_its_own_process(tmp_path):
-    with_surprise = importlib.util.find_spec("surprise") is not None
-    stdout = run_benchmark(tmp_path, "--dataset", "scale", "--sizes", "2000,4000",
-                           "--surprise-sizes", "2000" if with_surprise else "")
+    stdout = run_benchmark(tmp_path, "--dataset", "scale", "--models", "DMTL", "--sizes", "2000,4000")
     table = pd.read_csv(tmp_path / "scale.csv", keep_default_na=False)
-    expected = [("DMTL", 2000), ("SVDpp", 2000)] + [("Surprise:SVDpp", 2000)] * with_surprise
-    expected += [("DMTL", 4000), ("SVDpp", 4000)]
-    assert list(zip(table["model"], table["n_ratings"])) == expected
+    assert list(zip(table["model"], table["n_ratings"])) == [("DMTL", 2000), ("DMTL", 4000)]
     assert (table["error"] == "").all()
-    assert (table["epochs"] == 2).all()  # --quick
-    assert (table["fit_time"] > 0).all() and (table["epoch_time"] > 0).all()
+    assert (table["epochs"] == 2).all()  # --quick; epoch times from the skorch history
+    assert (table["fit_time"] > table["epochs"] * table["epoch_time"]).all()  # + KMeans, encoding
     assert np.allclose(table["ratings_per_s"], table["n_ratings"] / table["epoch_time"])
     # a fresh process holds the interpreter, torch and the data: tens of MiB at least
     assert (table["peak_memory_mib"] > 50).all() and (table["fit_memory_mib"] >= 0).all()
-    first = table[table["n_ratings"] == 2000]
-    assert np.allclose(first["per_rating_vs_smallest"], 1.0)
+    assert table["per_rating_vs_smallest"].iloc[0] == 1.0
     assert "log-log slope of fit time" in stdout and "| DMTL | 4,000 |" in stdout
     assert (tmp_path / "fit_time.png").stat().st_size > 1000
 
@@ -111,6 +106,12 @@ def test_measure_reports_time_epochs_and_memory_in_process():
     assert row["error"] == "" and row["n_ratings"] == 2_000
     assert row["epochs"] == 2 and row["epoch_time"] == pytest.approx(row["fit_time"] / 2)
     assert row["peak_memory_mib"] > 0 and row["fit_memory_mib"] >= 0
+
+
+def test_surprise_svdpp_is_measured_like_ours():
+    pytest.importorskip("surprise")
+    row = scale.measure("Surprise:SVDpp", 2_000, seed=0, quick=True)
+    assert row["error"] == "" and row["epochs"] == 2 and row["fit_time"] > 0
 
 
 def test_recorded_commands_name_no_absolute_path():

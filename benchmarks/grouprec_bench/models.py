@@ -45,6 +45,11 @@ ABLATION_MODELS = (
     "DMTL[task_weighting=uncertainty]",
     "DMTL[task_weighting=gradnorm]",
     "DMTL[task_weighting=pmtrec]",
+    # the departures from the paper that are on by default, each switched off alone
+    "DMTL[use_id_embeddings=False]",
+    "DMTL[use_biases=False]",
+    "DMTL[use_dot_product=False]",
+    "DMTL[use_implicit_feedback=False]",
 )
 _VARIANT = re.compile(r"^DMTL\[(.*)\]$")
 #: epochs used by ``--quick`` (smoke runs and the test of the benchmark)

@@ -18,14 +18,14 @@ data from the seed, sets one torch thread, fits and predicts. Measured there:
   just before ``fit`` (Linux ``/proc/self/clear_refs``); elsewhere the process's lifetime
   peak (``getrusage``). ``fit_memory_mib`` is that peak minus the resident size just
   before ``fit``: what the fit itself added;
-- ``predict_time``: predicting up to a million of the training rows after the fit.
+- ``predict_time``: predicting up to a million of the training rows after the fit;
+- ``generate_time`` (``scale.csv`` only): building the data with ``make_group_ratings``.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
-import resource
 import sys
 import time
 
@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import models as registry
 from . import report
+from .memory import current_rss_bytes, peak_rss_mib, reset_peak_rss
 
 SCALE_MODELS = registry.SCALE_DEFAULT
 #: Surprise's SVD++ runs beside ours at these sizes only (1M takes about 160 s; 5M hours)
@@ -62,40 +63,6 @@ def synthetic(n_ratings, seed):
                               n_ratings=n_ratings, random_state=seed)
 
 
-def _reset_peak_rss():
-    """Reset the kernel's resident high-water mark of this process; False if impossible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise OSError(field)
-
-
-def _rss_mib():
-    try:
-        return _status_kib("VmRSS") / 1024
-    except OSError:
-        return float("nan")
-
-
-def _peak_rss_mib(reset):
-    if reset:
-        try:
-            return _status_kib("VmHWM") / 1024
-        except OSError:
-            pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def epochs_and_epoch_time(model, fit_time):
     """``(epochs, mean epoch seconds)`` of a fitted model (see the module's docstring)."""
     estimator = model[-1] if hasattr(model, "steps") else model
@@ -121,12 +88,12 @@ def measure(name, n_ratings, seed=0, quick=False, threads=1):
     generate_time = time.perf_counter() - start
     model = registry.build(name, seed, quick=quick, dataset="scale")
     queries = X.iloc[:PREDICT_ROWS]
-    before = _rss_mib()
-    reset = _reset_peak_rss()
+    before = current_rss_bytes() / 2**20
+    reset = reset_peak_rss()
     start = time.perf_counter()
     model.fit(X, y)
     fit_time = time.perf_counter() - start
-    peak = _peak_rss_mib(reset)
+    peak = peak_rss_mib(reset)
     start = time.perf_counter()
     model.predict(queries)
     predict_time = time.perf_counter() - start
