@@ -154,8 +154,7 @@ SECTIONS = {
                                 cost="about 1 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
-                     cost="about 75 min before the speed-ups (5M: DMTL 35 min, SVD++ 30 min; "
-                          "Surprise at 1M: 3 min)"),
+                     cost="about 75 min before the speed-ups"),
 }
 
 INTRO = """# Benchmark results
