@@ -46,7 +46,8 @@ FIGURES = HERE / "figures"
 #: numbers reported in the DMTL paper (arXiv 2504.06274), protocol unpublished
 PAPER = {"ml-100k": {"precision@10": 0.6867, "recall@10": 0.8063},
          "itm-rec": {"precision@10": 0.3182, "recall@10": 0.9306}}
-#: pictures a run may leave in its output folder, copied to figures/<section>-<name>
+#: the order of the pictures a run leaves in its output folder (others follow by name); all
+#: are copied to figures/<section>-<name>
 PICTURES = ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png", "fit_time.png")
 
 
@@ -214,33 +215,37 @@ def run(name):
     return time.perf_counter() - start, load
 
 
-def copy_figures(name, output):
-    """Replace the section's figures with those of its output folder; return their links."""
+def copy_figures(name, output, old_block=""):
+    """Replace the section's figures (those its previous block links to) with the pictures
+    of its output folder, as ``figures/<section>-<picture>``; return the new links."""
+    for old in re.findall(r"\]\(figures/([^)]+)\)", old_block):
+        (FIGURES / old).unlink(missing_ok=True)
     links = []
-    for picture in PICTURES:
-        (FIGURES / f"{name}-{picture}").unlink(missing_ok=True)
-        if (output / picture).exists():
-            target = FIGURES / f"{name}-{picture}"
-            FIGURES.mkdir(exist_ok=True)
-            target.write_bytes((output / picture).read_bytes())
-            links.append(f"\n![{name} {picture}](figures/{target.name})\n")
+    for picture in sorted(output.glob("*.png"), key=lambda p: (PICTURES + (p.name,)).index(p.name)):
+        target = FIGURES / f"{name}-{picture.name}"
+        FIGURES.mkdir(exist_ok=True)
+        target.write_bytes(picture.read_bytes())
+        links.append(f"\n![{name} {picture.name}](figures/{target.name})\n")
     return links
 
 
-def block(name, wall_time=None, load=None):
+def block(name, wall_time=None, load=None, old_block=""):
     """The markdown block of a section from its output folder."""
     section = SECTIONS[name]
     output = HERE / "output" / name
     env = " ".join(f"{k}={v}" for k, v in section.environment)
-    recorded = (f"Recorded with `python benchmarks/record_results.py --section {name}` on "
-                f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, which ran "
-                f"`{env + ' ' if env else ''}python {' '.join(run_command(name))}`")
-    if wall_time is not None:
-        recorded += (f" (wall time {wall_time:.0f} s; load average before the run, 1/5/15 min: "
-                     f"{load})")
+    ran = f"`{env + ' ' if env else ''}python {' '.join(run_command(name))}`"
+    date = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    if wall_time is None:
+        recorded = (f"Assembled with `python benchmarks/record_results.py --section {name} --reuse` "
+                    f"on {date} from the outputs of {ran}")
+    else:
+        recorded = (f"Recorded with `python benchmarks/record_results.py --section {name}` on {date}, "
+                    f"which ran {ran} (wall time {wall_time:.0f} s; load average before the run, "
+                    f"1/5/15 min: {load})")
     parts = [f"## {section.title}\n", recorded + ".\n", (output / "report.md").read_text()]
     parts += [addition(output) for addition in section.additions]
-    parts += copy_figures(name, output)
+    parts += copy_figures(name, output, old_block)
     return "\n".join(parts)
 
 
@@ -276,7 +281,7 @@ def main(argv=None):
     for name in names:
         wall_time, load = (None, None) if args.reuse else run(name)
         blocks = read_blocks(results)
-        blocks[name] = block(name, wall_time, load)
+        blocks[name] = block(name, wall_time, load, blocks.get(name, ""))
         write_results(results, blocks)  # after each section, so a failure later keeps it
         print(f"recorded section {name} in {os.path.relpath(results)}")
 

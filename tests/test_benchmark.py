@@ -159,9 +159,13 @@ def test_recording_a_section_replaces_its_figures_only(tmp_path, monkeypatch):
     (figures / "itm-rec-dmtl_training_curves.png").write_bytes(b"stale")
     (figures / "itm-rec-ablation-metrics.png").write_bytes(b"other section")
     (output / "metrics.png").write_bytes(b"new")
+    (output / "hr_at_k.png").write_bytes(b"a new kind of picture")
     monkeypatch.setattr(record_results, "FIGURES", figures)
-    links = record_results.copy_figures("itm-rec", output)
-    assert links == ["\n![itm-rec metrics.png](figures/itm-rec-metrics.png)\n"]
+    old_block = ("![a](figures/itm-rec-metrics.png)\n"
+                 "![b](figures/itm-rec-dmtl_training_curves.png)\n")
+    links = record_results.copy_figures("itm-rec", output, old_block)
+    assert links == ["\n![itm-rec metrics.png](figures/itm-rec-metrics.png)\n",
+                     "\n![itm-rec hr_at_k.png](figures/itm-rec-hr_at_k.png)\n"]
     assert (figures / "itm-rec-metrics.png").read_bytes() == b"new"
     assert not (figures / "itm-rec-dmtl_training_curves.png").exists()
     assert (figures / "itm-rec-ablation-metrics.png").read_bytes() == b"other section"
