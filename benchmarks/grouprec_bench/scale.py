@@ -18,7 +18,8 @@ data from the seed, sets one torch thread, fits and predicts. Measured there:
   just before ``fit`` (Linux ``/proc/self/clear_refs``); elsewhere the process's lifetime
   peak (``getrusage``). ``fit_memory_mib`` is that peak minus the resident size just
   before ``fit``: what the fit itself added;
-- ``predict_time``: predicting up to a million of the training rows after the fit;
+- ``predict_time``: predicting up to a million of the training rows after the fit (Surprise:
+  ten thousand);
 - ``generate_time`` (``scale.csv`` only): building the data with ``make_group_ratings``.
 """
 
@@ -39,8 +40,10 @@ from .memory import current_rss_bytes, peak_rss_mib, reset_peak_rss
 SCALE_MODELS = registry.SCALE_DEFAULT
 #: Surprise's SVD++ runs beside ours at these sizes only (1M takes about 160 s; 5M hours)
 SURPRISE_SIZES = (100_000, 1_000_000)
-#: rows predicted after each fit (in the estimators' own batches)
+#: rows predicted after each fit (in the estimators' own batches); Surprise predicts one
+#: rating per Python call, so it gets fewer
 PREDICT_ROWS = 1_000_000
+SURPRISE_PREDICT_ROWS = 10_000
 N_GROUPS = 20
 #: columns of ``scale.csv`` (before the ratios)
 COLUMNS = ("model", "n_ratings", "n_users", "n_items", "generate_time", "fit_time", "epochs",
@@ -87,7 +90,7 @@ def measure(name, n_ratings, seed=0, quick=False, threads=1):
     X, y = synthetic(n_ratings, seed)
     generate_time = time.perf_counter() - start
     model = registry.build(name, seed, quick=quick, dataset="scale")
-    queries = X.iloc[:PREDICT_ROWS]
+    queries = X.iloc[:SURPRISE_PREDICT_ROWS if name.startswith("Surprise:") else PREDICT_ROWS]
     before = current_rss_bytes() / 2**20
     reset = reset_peak_rss()
     start = time.perf_counter()
@@ -167,18 +170,18 @@ def to_markdown(table):
     lines = ["| model | ratings | users | items | fit (s) | epochs | epoch (s) | ratings/s per epoch | "
              "per-rating epoch time vs the model's smallest size | log-log slope of fit time | "
              "peak memory (MiB) | "
-             "fit memory (MiB) | predict (s) |",
+             "fit memory (MiB) | predict (s, rows) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table.to_dict("records"):
         if row["error"]:
             lines.append(f"| {row['model']} | {row['n_ratings']:,} | failed: {row['error']} |" + " |" * 10)
             continue
         lines.append(
-            f"| {row['model']} | {row['n_ratings']:,} | {row['n_users']:,} | {row['n_items']:,} | "
+            f"| {row['model']} | {row['n_ratings']:,} | {row['n_users']:,.0f} | {row['n_items']:,.0f} | "
             f"{row['fit_time']:.3g} | {_cell(row['epochs'], '.0f')} | {_cell(row['epoch_time'], '.3g')} | "
             f"{_cell(row['ratings_per_s'], ',.0f')} | {_cell(row['per_rating_vs_smallest'], '.2f')}x | "
             f"{_cell(row['fit_time_slope'], '.2f')} | {row['peak_memory_mib']:.0f} | "
-            f"{row['fit_memory_mib']:.0f} | {row['predict_time']:.2f} |")
+            f"{row['fit_memory_mib']:.0f} | {row['predict_time']:.2f} ({row['rows_predicted']:,.0f}) |")
     return "\n".join(lines)
 
 
