@@ -93,7 +93,9 @@ def _check_cases(frame, id_col, name):
         )
     missing = [col for col in (id_col, ITEM_COL) if col not in frame.columns]
     if missing:
-        raise ValueError(f"{name} lacks the column(s) {missing}; it needs '{id_col}', '{ITEM_COL}'.")
+        raise ValueError(
+            f"{name} lacks the column(s) {missing}; it needs '{id_col}', '{ITEM_COL}'."
+        )
     if frame.shape[0] == 0:
         raise ValueError(f"{name} is empty; at least one test case is required.")
     for col in (id_col, ITEM_COL):
@@ -207,18 +209,29 @@ def sampled_ranking_metrics(
     # the test item's rank is uniform over [lo, hi]; one rank unless ties="average"
     lo = higher + tied if ties == "against" else higher
     hi = higher if ties == "for" else higher + tied
-    positions = np.arange(negative.shape[1] + 2)
     metrics = {}
     for cut in ks:
-        inside = positions < cut
-        hit_sum = np.concatenate([[0.0], np.cumsum(inside)])
-        gain_sum = np.concatenate([[0.0], np.cumsum(inside / np.log2(positions + 2.0))])
-        width = hi - lo + 1
-        metrics[f"hr@{cut}"] = float(np.mean((hit_sum[hi + 1] - hit_sum[lo]) / width))
-        metrics[f"ndcg@{cut}"] = float(np.mean((gain_sum[hi + 1] - gain_sum[lo]) / width))
+        if ties == "average":
+            hr, ndcg = _mean_over_ranks(lo, hi, cut, negative.shape[1] + 1)
+        else:
+            hit = lo < cut
+            hr = hit.astype(np.float64)
+            ndcg = np.where(hit, 1.0 / np.log2(lo + 2.0), 0.0)
+        metrics[f"hr@{cut}"] = float(np.mean(hr))
+        metrics[f"ndcg@{cut}"] = float(np.mean(ndcg))
     if return_ranks:
         return metrics, (lo + hi) / 2.0
     return metrics
+
+
+def _mean_over_ranks(lo, hi, cut, n_positions):
+    """HR@cut and NDCG@cut of each case averaged over the equally likely ranks lo..hi."""
+    positions = np.arange(n_positions)
+    inside = positions < cut
+    hit_sum = np.concatenate([[0.0], np.cumsum(inside)])
+    gain_sum = np.concatenate([[0.0], np.cumsum(inside / np.log2(positions + 2.0))])
+    width = hi - lo + 1
+    return (hit_sum[hi + 1] - hit_sum[lo]) / width, (gain_sum[hi + 1] - gain_sum[lo]) / width
 
 
 def _predict_scores(estimator, rows, level):
@@ -425,7 +438,9 @@ def full_catalogue_metrics(recommendations, test_interactions, *, level="user", 
     for cut in ks:
         inside = position < cut
         n_hits = np.bincount(codes[inside], minlength=size.shape[0])
-        dcg = np.bincount(codes[inside], weights=discount[position[inside]], minlength=size.shape[0])
+        dcg = np.bincount(
+            codes[inside], weights=discount[position[inside]], minlength=size.shape[0]
+        )
         best = np.minimum(cut, size)
         metrics[f"recall@{cut}"] = float(np.mean(n_hits / best))
         metrics[f"ndcg@{cut}"] = float(np.mean(dcg / ideal_sum[best]))
@@ -578,7 +593,12 @@ def sample_negatives(estimator, test_cases, n_negatives=100, *, level="user", ra
     position = pd.Index(catalogue).get_indexer(cases[ITEM_COL])
     keys = [entity[position >= 0] * n_items + position[position >= 0]]
     rated, users = getattr(final, "rated_", None), getattr(final, "user_index_", None)
-    if level == "user" and rated is not None and users is not None and hasattr(final, "item_index_"):
+    if (
+        level == "user"
+        and rated is not None
+        and users is not None
+        and hasattr(final, "item_index_")
+    ):
         index = users.transform(entity_ids)
         known = np.flatnonzero(index >= 0)
         seen = rated[index[known]].tocoo()
@@ -587,7 +607,7 @@ def sample_negatives(estimator, test_cases, n_negatives=100, *, level="user", ra
     exhausted = np.bincount(forbidden // n_items, minlength=entity_ids.shape[0]) >= n_items
     if exhausted.any():
         raise ValueError(
-            f"{id_col} {entity_ids[np.flatnonzero(exhausted)[0]]!r} has no item left to draw as "
+            f"{id_col} {np.asarray(entity_ids, dtype=object)[exhausted][0]!r} has no item left to draw as "
             f"a negative: all {n_items} items of the catalogue are its training or test items."
         )
     rng = check_random_state(random_state)
