@@ -465,7 +465,8 @@ def evaluate_full_catalogue(
     ----------
     estimator : fitted estimator
         With ``recommend`` (or ``recommend_group``) returning ``user_id`` (``group_id``),
-        ``item_id`` and ``rank`` columns.
+        ``item_id`` and ``rank`` columns; for a :class:`~sklearn.pipeline.Pipeline`, its
+        last step.
     test_interactions : pandas.DataFrame
         Held-out ``user_id`` (``group_id``), ``item_id`` rows.
     level : {"user", "group"}, default="user"
@@ -503,6 +504,7 @@ def evaluate_full_catalogue(
     id_col = _level_column(level)
     batch_size = check_positive_int(batch_size, "batch_size")
     test = _check_cases(test_interactions, id_col, "test_interactions")
+    estimator = _final_step(estimator)  # lists come from ids alone: no transform applies
     if level == "group" and hasattr(estimator, "recommend_group"):
         method = "recommend_group"
     else:
