@@ -461,3 +461,19 @@ def test_mafengwo_popularity_under_the_published_protocol(data_home):
             model, data[f"{level}_test"], data[f"{level}_negatives"], level=level, ties=ties
         )
         assert np.round(list(metrics.values()), 4).tolist() == list(values), (level, ties)
+
+
+def test_pipeline_scored_through_predict_and_listed_by_its_last_step(fitted):
+    from sklearn.pipeline import Pipeline
+
+    model, X = fitted
+    pipe = Pipeline([("model", BaselineOnly())]).fit(X, model.predict(X))
+    held = pd.DataFrame({"user_id": [1, 2], "item_id": [2, 0]})
+    full = evaluate_full_catalogue(pipe, held, k=2)
+    assert full == evaluate_full_catalogue(pipe[-1], held, k=2)
+    assert make_topn_scorer("ndcg", k=2, protocol="full")(pipe, held) == full["ndcg@2"]
+    negatives = sample_negatives(pipe, held, 10)
+    assert set(negatives[0]) <= {1, 4}  # user 1: trained on 0, 3; test 2
+    assert make_topn_scorer("hr", k=3, n_negatives=10)(pipe, held) == evaluate_sampled(
+        pipe, held, negatives, k=3
+    )["hr@3"]
