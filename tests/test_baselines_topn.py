@@ -252,36 +252,20 @@ def test_score_refuses_sample_weight():
 
 
 # real data ---------------------------------------------------------------------------------
-def _mafengwo_users(home):
-    root = home / "mafengwo"
-    if not root.is_dir():
-        pytest.skip("Mafengwo not found under the data folder")
-    read = lambda name: pd.read_csv(root / name, sep=" ", header=None, names=["user_id", "item_id"])  # noqa: E731
-    negatives = np.array(
-        [line.split()[1:] for line in (root / "userRatingNegative.txt").read_text().splitlines()],
-        dtype=np.int64,
-    )
-    return read("userRatingTrain.txt"), read("userRatingTest.txt"), negatives
-
-
-def _sampled_hr(model, test, negatives, k):
-    """HR@k of the sampled protocol: ties against, a negative equal to the test item dropped."""
-    pairs = pd.DataFrame(
-        {
-            "user_id": np.repeat(test["user_id"].to_numpy(), 101),
-            "item_id": np.column_stack([test["item_id"], negatives]).ravel(),
-        }
-    )
-    scores = model.predict(pairs).reshape(-1, 101)
-    competitor = negatives != test["item_id"].to_numpy()[:, None]
-    rank = ((scores[:, 1:] >= scores[:, :1]) & competitor).sum(axis=1)
-    return float((rank < k).mean())
-
-
 @pytest.mark.realdata
 def test_mafengwo_users_popularity_and_neighbours(data_home):
-    train, test, negatives = _mafengwo_users(data_home)
-    popularity = _sampled_hr(MostPopular().fit(train), test, negatives, 5)
+    from sk_grouprec.datasets import load_mafengwo
+    from sk_grouprec.metrics import evaluate_sampled
+
+    if not (data_home / "mafengwo").is_dir():
+        pytest.skip("Mafengwo not found under the data folder")
+    data = load_mafengwo(data_home)
+    train, test, negatives = data.user_interactions, data.user_test, data.user_negatives
+
+    def hr5(model):
+        return evaluate_sampled(model.fit(train), test, negatives, k=5, ties="against")["hr@5"]
+
+    popularity = hr5(MostPopular())
     assert popularity == pytest.approx(0.64, abs=0.01)
     for model in (ItemKNN(), EASE()):
-        assert _sampled_hr(model.fit(train), test, negatives, 5) > popularity + 0.05
+        assert hr5(model) > popularity + 0.05

@@ -15,6 +15,10 @@ Two protocols:
   with a single positive only train; every item is ranked, the user's training positives
   left out. HR@10 (one held-out item: hit rate = recall) and NDCG@10.
 
+Data come from :func:`sk_grouprec.datasets.load_mafengwo`, metrics from
+:func:`sk_grouprec.metrics.evaluate_sampled` and
+:func:`sk_grouprec.metrics.evaluate_full_catalogue`.
+
 ``implicit`` is called directly on the same binary CSR matrix (users and items in order
 of first appearance, ``pandas.factorize``), with the same factors, epochs and seeds as our
 estimators. Unknown users fall back to popularity in both.
@@ -36,6 +40,8 @@ import scipy.sparse as sp
 
 from sk_grouprec import GroupAggregator
 from sk_grouprec.baselines import ALS, BPRMF, EASE, ItemKNN, MostPopular
+from sk_grouprec.datasets import load_mafengwo
+from sk_grouprec.metrics import evaluate_full_catalogue, evaluate_sampled, sample_negatives
 
 K_VALUES = (5, 10)
 N_FACTORS = 64
@@ -45,45 +51,6 @@ SEED = 0
 
 
 # data ------------------------------------------------------------------------------------
-def _read_pairs(path, first="user_id"):
-    frame = pd.read_csv(path, sep=" ", header=None, names=[first, "item_id"], dtype=np.int64)
-    return frame
-
-
-def _read_negatives(path):
-    """``(id,item) n1 ... n100`` lines as an int array of shape (n_lines, 100)."""
-    rows = []
-    with open(path) as handle:
-        for line in handle:
-            rows.append(line.split()[1:])
-    return np.asarray(rows, dtype=np.int64)
-
-
-def _read_members(path):
-    groups, users = [], []
-    with open(path) as handle:
-        for line in handle:
-            group, members = line.split()
-            ids = members.split(",")
-            groups.extend([int(group)] * len(ids))
-            users.extend(int(u) for u in ids)
-    return pd.DataFrame({"group_id": groups, "user_id": users})
-
-
-def load_mafengwo_files(data_home):
-    """The Mafengwo files as frames and arrays (a small private reader for the benchmark)."""
-    root = Path(data_home) / "mafengwo"
-    return {
-        "user_train": _read_pairs(root / "userRatingTrain.txt"),
-        "user_test": _read_pairs(root / "userRatingTest.txt"),
-        "user_negatives": _read_negatives(root / "userRatingNegative.txt"),
-        "group_train": _read_pairs(root / "groupRatingTrain.txt", "group_id"),
-        "group_test": _read_pairs(root / "groupRatingTest.txt", "group_id"),
-        "group_negatives": _read_negatives(root / "groupRatingNegative.txt"),
-        "members": _read_members(root / "groupMember.txt"),
-    }
-
-
 def movielens_implicit_split(data_home):
     """MovieLens 100K, ratings >= 4 as positives, the latest positive of each user held out.
 
@@ -99,42 +66,27 @@ def movielens_implicit_split(data_home):
     return pos.loc[~held, cols].reset_index(drop=True), pos.loc[held, cols].reset_index(drop=True)
 
 
-# metrics ---------------------------------------------------------------------------------
-def _sampled_metrics(test_scores, negative_scores, negative_is_test, ks=K_VALUES):
-    """HR@K / NDCG@K of the sampled protocol, ties against the test item."""
-    beats = (negative_scores >= test_scores[:, None]) & ~negative_is_test
-    rank = beats.sum(axis=1)
-    out = {}
-    for k in ks:
-        hit = rank < k
-        out[f"HR@{k}"] = float(hit.mean())
-        out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean())
-    return out
+def _sampled(model, test, negatives, level="user"):
+    """The package's sampled protocol: ties against, a negative equal to the test item
+    dropped, duplicates kept."""
+    return evaluate_sampled(model, test, negatives, level=level, k=K_VALUES, ties="against")
 
 
-def _full_catalogue_metrics(top_items, test_items, k=10):
-    """HR@k and NDCG@k of one held-out item per user, from each user's top-k list."""
-    match = top_items[:, :k] == test_items[:, None]
-    hit = match.any(axis=1)
-    rank = match.argmax(axis=1)
-    return {
-        f"HR@{k}": float(hit.mean()),
-        f"NDCG@{k}": float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean()),
-    }
+def _full_catalogue(model, test, k=10):
+    """Full-catalogue metrics of one held-out item per user (recall@k is then HR@k)."""
+    metrics = evaluate_full_catalogue(model, test, k=k)
+    return {f"hr@{k}": metrics[f"recall@{k}"], f"ndcg@{k}": metrics[f"ndcg@{k}"]}
 
 
-def _sampled_pairs(test, negatives, id_col):
-    """Long frame of (id, item) pairs: the test item then its 100 negatives per line."""
-    n, width = negatives.shape
-    ids = np.repeat(test[id_col].to_numpy(), width + 1)
-    items = np.column_stack([test["item_id"].to_numpy(), negatives]).ravel()
-    return pd.DataFrame({id_col: ids, "item_id": items})
+class _GroupsAsUsers:
+    """A user-level model scoring ``(group_id, item_id)`` rows as if the group were a user
+    (popularity: the same score for everyone)."""
 
+    def __init__(self, model):
+        self.model = model
 
-def _evaluate_sampled(scores, test, negatives):
-    scores = np.asarray(scores, dtype=np.float64).reshape(negatives.shape[0], -1)
-    is_test = negatives == test["item_id"].to_numpy()[:, None]
-    return _sampled_metrics(scores[:, 0], scores[:, 1:], is_test)
+    def predict(self, rows):
+        return self.model.predict(rows.rename(columns={"group_id": "user_id"}))
 
 
 # implicit called directly --------------------------------------------------------------------
@@ -170,10 +122,21 @@ class _DirectImplicit:
         out[cold] = self.popularity[i[cold]]
         return out
 
-    def top_items(self, user_ids, n=10):
+    def recommend(self, user_ids, n_items=10, *, exclude_rated=True):
+        """``implicit``'s own top-N (training items filtered), as the package's frame."""
+        user_ids = np.asarray(user_ids)
         u = self.users.get_indexer(user_ids)
-        ids, _ = self.model.recommend(u, self.matrix[u], N=n, filter_already_liked_items=True)
-        return self.items.to_numpy()[ids]
+        ids, scores = self.model.recommend(
+            u, self.matrix[u], N=n_items, filter_already_liked_items=exclude_rated
+        )
+        return pd.DataFrame(
+            {
+                "user_id": np.repeat(user_ids, ids.shape[1]),
+                "item_id": self.items.to_numpy()[ids.ravel()],
+                "score": scores.ravel(),
+                "rank": np.tile(np.arange(1, ids.shape[1] + 1), ids.shape[0]),
+            }
+        )
 
 
 def _factorize(values):
@@ -205,7 +168,7 @@ def _implicit_als(estimator):
 
 
 def _top_items_of(model, user_ids, n=10):
-    recs = model.recommend(user_ids, n_items=n)
+    recs = model.recommend(np.asarray(user_ids), n_items=n)
     return recs["item_id"].to_numpy().reshape(len(user_ids), n)
 
 
@@ -253,10 +216,9 @@ def _timed_fit(model, train):
 # tables ------------------------------------------------------------------------------------
 def mafengwo_user_table(data_home, models=None, *, seed=SEED, with_implicit=True):
     """Mafengwo users, sampled protocol: one row per model (HR/NDCG@5/10, fit time)."""
-    files = load_mafengwo_files(data_home)
+    data = load_mafengwo(data_home)
     models = default_models(seed=seed) if models is None else models
-    train, test, negatives = files["user_train"], files["user_test"], files["user_negatives"]
-    pairs = _sampled_pairs(test, negatives, "user_id")
+    train, test, negatives = data.user_interactions, data.user_test, data.user_negatives
     rows = []
     every = dict(models)
     if with_implicit:
@@ -264,19 +226,19 @@ def mafengwo_user_table(data_home, models=None, *, seed=SEED, with_implicit=True
     for name, model in every.items():
         fit_time = _timed_fit(model, train)
         row = {"dataset": "mafengwo users", "protocol": "sampled (100 negatives)", "model": name}
-        row.update(_evaluate_sampled(model.predict(pairs), test, negatives))
+        row.update(_sampled(model, test, negatives))
         row["fit_time_s"] = fit_time
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def members_with_group_rows(files):
+def members_with_group_rows(data):
     """Each member's training rows: his or her own (``userRatingTrain``) plus the training
     items of every group he or she belongs to (``groupRatingTrain``), duplicates dropped.
     Two thirds of the groups' test items never occur in the users' file, so a model fitted
     on it alone cannot score them."""
-    group_rows = files["group_train"].merge(files["members"], on="group_id")[["user_id", "item_id"]]
-    both = pd.concat([files["user_train"], group_rows], ignore_index=True)
+    group_rows = data.group_interactions.merge(data.groups, on="group_id")[["user_id", "item_id"]]
+    both = pd.concat([data.user_interactions[["user_id", "item_id"]], group_rows], ignore_index=True)
     return both.drop_duplicates().reset_index(drop=True)
 
 
@@ -287,20 +249,18 @@ def mafengwo_group_table(data_home, *, seed=SEED, strategies=("average",), inner
     rows with their groups' training items added (:func:`members_with_group_rows`).
     Popularity on the user rows is the user-level popularity of the acceptance criterion.
     """
-    files = load_mafengwo_files(data_home)
-    members = files["members"]
-    test, negatives = files["group_test"], files["group_negatives"]
-    pairs = _sampled_pairs(test, negatives, "group_id")
+    data = load_mafengwo(data_home)
+    members = data.groups
+    test, negatives = data.group_test, data.group_negatives
     inner = BPRMF(random_state=seed) if inner is None else inner
     rows = []
-    for data_name, train in (("user rows", files["user_train"]),
-                             ("user + group rows", members_with_group_rows(files))):
+    for data_name, train in (("user rows", data.user_interactions),
+                             ("user + group rows", members_with_group_rows(data))):
         popularity = MostPopular()
         fit_time = _timed_fit(popularity, train)
         row = {"dataset": "mafengwo groups", "protocol": "sampled (100 negatives)",
                "model": f"MostPopular [{data_name}]"}
-        scores = popularity.predict(pairs.rename(columns={"group_id": "user_id"}))
-        row.update(_evaluate_sampled(scores, test, negatives))
+        row.update(_sampled(_GroupsAsUsers(popularity), test, negatives, level="group"))
         row["fit_time_s"] = fit_time
         rows.append(row)
         for strategy in strategies:
@@ -310,7 +270,7 @@ def mafengwo_group_table(data_home, *, seed=SEED, strategies=("average",), inner
             fit_time = time.perf_counter() - start
             row = {"dataset": "mafengwo groups", "protocol": "sampled (100 negatives)",
                    "model": f"GroupAggregator({type(inner).__name__}(), {strategy!r}) [{data_name}]"}
-            row.update(_evaluate_sampled(agg.predict(pairs), test, negatives))
+            row.update(_sampled(agg, test, negatives, level="group"))
             row["fit_time_s"] = fit_time
             rows.append(row)
     return pd.DataFrame(rows)
@@ -325,15 +285,14 @@ def movielens_implicit_table(data_home, models=None, *, seed=SEED, with_implicit
     every = dict(models)
     if with_implicit:
         every.update(_direct_models(models, seed))
-    users, held = test["user_id"].to_numpy(), test["item_id"].to_numpy()
+    users = test["user_id"].to_numpy()
     rows, tops = [], {}
     for name, model in every.items():
         fit_time = _timed_fit(model, train)
-        top = model.top_items(users) if isinstance(model, _DirectImplicit) else _top_items_of(model, users)
-        tops[name] = top
+        tops[name] = _top_items_of(model, users)
         row = {"dataset": "ml-100k implicit (>=4)", "protocol": "full catalogue, latest held out",
                "model": name}
-        row.update(_full_catalogue_metrics(top, held))
+        row.update(_full_catalogue(model, test))
         row["fit_time_s"] = fit_time
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -351,12 +310,12 @@ def mafengwo_als_agreement(data_home, estimator=None):
     the same ordered list, with the same set of 10 items (lists may order exactly tied
     scores differently), and the largest absolute difference between the user factors.
     """
-    files = load_mafengwo_files(data_home)
-    train, users = files["user_train"], files["user_test"]["user_id"].to_numpy()
+    data = load_mafengwo(data_home)
+    train, users = data.user_interactions, data.user_test["user_id"].to_numpy()
     ours = ALS(random_state=SEED) if estimator is None else estimator
     ours.fit(train)
     direct = _implicit_als(ours).fit(train)
-    a, b = _top_items_of(ours, users), direct.top_items(users)
+    a, b = _top_items_of(ours, users), _top_items_of(direct, users)
     same_sets = np.mean([set(x) == set(y) for x, y in zip(a, b)])
     diff = float(np.abs(ours.user_factors_ - direct.model.user_factors).max())
     return float((a == b).all(axis=1).mean()), float(same_sets), diff
@@ -384,11 +343,12 @@ def run_implicit_comparison(data_home, *, seed=SEED, with_implicit=True):
 def mafengwo_validation_split(data_home, seed=SEED, n_negatives=100):
     """A validation split carved from ``userRatingTrain.txt`` only: one random training
     positive of each user with at least two is held out and ranked among ``n_negatives``
-    uniform items the user never interacted with in the training file.
+    items drawn by :func:`sk_grouprec.metrics.sample_negatives` (uniform over the
+    remaining training catalogue, never a training or held-out item of the user).
 
     Returns ``(train, held_out, negatives)``.
     """
-    train = load_mafengwo_files(data_home)["user_train"]
+    train = load_mafengwo(data_home).user_interactions[["user_id", "item_id"]]
     rng = np.random.default_rng(seed)
     shuffled = train.iloc[rng.permutation(len(train))]
     count = shuffled.groupby("user_id")["item_id"].transform("size")
@@ -396,25 +356,18 @@ def mafengwo_validation_split(data_home, seed=SEED, n_negatives=100):
     held = first & (count >= 2)
     held_out = shuffled[held].sort_index().reset_index(drop=True)
     rest = shuffled[~held].sort_index().reset_index(drop=True)
-    items = np.sort(train["item_id"].unique())
-    seen = set(zip(train["user_id"], train["item_id"]))
-    negatives = np.empty((len(held_out), n_negatives), dtype=np.int64)
-    for row, user in enumerate(held_out["user_id"].to_numpy()):
-        draw = rng.choice(items, size=n_negatives * 2)
-        keep = [j for j in draw if (user, j) not in seen][:n_negatives]
-        negatives[row] = keep
+    negatives = sample_negatives(MostPopular().fit(rest), held_out, n_negatives, random_state=seed)
     return rest, held_out, negatives
 
 
 def validation_table(data_home, models, seed=SEED):
     """Sampled HR/NDCG of ``models`` (name -> estimator) on :func:`mafengwo_validation_split`."""
     train, held_out, negatives = mafengwo_validation_split(data_home, seed)
-    pairs = _sampled_pairs(held_out, negatives, "user_id")
     rows = []
     for name, model in models.items():
         fit_time = _timed_fit(model, train)
         row = {"model": name}
-        row.update(_evaluate_sampled(model.predict(pairs), held_out, negatives))
+        row.update(_sampled(model, held_out, negatives))
         row["fit_time_s"] = fit_time
         rows.append(row)
     return pd.DataFrame(rows)
