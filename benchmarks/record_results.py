@@ -153,6 +153,8 @@ SECTIONS = {
     "itm-rec-ablation": Section("Ablation of the multi-task options, ITM-Rec individual ratings",
                                 ("--dataset", "itm-rec", "--ablation"), (ablation_verdicts,),
                                 cost="about 1 min"),
+    "implicit": Section("Top-N baselines on implicit feedback, beside the implicit package",
+                        ("--dataset", "implicit"), environment=ONE_THREAD, cost="about 3 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
                      cost="about 75 min before the speed-ups"),

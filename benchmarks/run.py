@@ -12,6 +12,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --models "DMTL[sharing=mmoe,lambda_profile=0.5],SVDpp"
     python benchmarks/run.py --dataset scale            # fit time against 100K, 1M, 5M ratings
     python benchmarks/run.py --dataset scale --sizes 20000,100000 --surprise-sizes 20000
+    python benchmarks/run.py --dataset implicit         # top-N baselines beside `implicit`
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
 over folds) is printed and written to ``<output>/report.md`` with the command, date, machine,
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from grouprec_bench import models as registry  # noqa: E402
-from grouprec_bench import ratings, scale  # noqa: E402
+from grouprec_bench import implicit_compare, ratings, scale  # noqa: E402
 from grouprec_bench.groups import evaluate_itm_rec_groups  # noqa: E402
 
 
@@ -73,6 +74,8 @@ DATASETS = {
     "itm-rec": Dataset(run_itm_rec, "ITM-Rec individual ratings and real groups"),
     "synthetic": Dataset(ratings.run, "make_group_ratings at --size ratings (smoke runs)"),
     "scale": Dataset(scale.run, "fit time and memory against data size", scale_arguments),
+    "implicit": Dataset(implicit_compare.run,
+                        "top-N baselines beside the implicit package (Mafengwo, MovieLens implicit)"),
 }
 
 
