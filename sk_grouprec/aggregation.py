@@ -214,6 +214,12 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         member_pred = np.asarray(
             self.estimator_.predict(expanded.drop(columns=[_ROW])), dtype=np.float64
         )
+        if not np.isfinite(member_pred).all():
+            raise ValueError(
+                f"the inner estimator {type(self.estimator_).__name__} predicted "
+                f"{int((~np.isfinite(member_pred)).sum())} NaN or infinite member rating(s); "
+                "refit it with other parameters (for example smaller learning rates)."
+            )
         if self.strategy == "borda":
             member_pred = self._borda_points(expanded, member_pred)
         present, starts = np.unique(row, return_index=True)

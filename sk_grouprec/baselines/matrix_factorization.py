@@ -288,7 +288,7 @@ def _sgd_factorize_implicit(
         hu_ptr = np.searchsorted(block_of_user[hist_u_user[hu]], np.arange(n_blocks + 1))
         hi = np.argsort(block_of_user[hist_i_user].astype(key_dtype), kind="stable")
         hi_ptr = np.searchsorted(block_of_user[hist_i_user[hi]], np.arange(n_blocks + 1))
-        err_max = 0.0
+        err_peak = torch.zeros(())
         for block in range(n_blocks):
             block_users = torch.from_numpy(users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]])
             n_local = block_users.shape[0]
@@ -318,7 +318,7 @@ def _sgd_factorize_implicit(
                 q = qi.index_select(0, i)
                 uv = user_vec.index_select(0, ul)
                 err = r - (mu + bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1))
-                err_max = max(err_max, float(err.abs().max()))
+                err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
                 count_u = torch.bincount(ul, minlength=n_local).to(torch.float32)
                 count_i = torch.bincount(i, minlength=n_items).to(torch.float32)
                 grad_u = torch.zeros(n_local, n_factors).index_add_(0, ul, err[:, None] * q)
@@ -336,7 +336,7 @@ def _sgd_factorize_implicit(
                 qi.mul_((1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]).add_(grad_i, alpha=lr["qi"])
                 yj.mul_((1.0 - lr["yj"] * reg["yj"] * to_items[:, n_factors])[:, None])
                 yj.add_(to_items[:, :n_factors], alpha=lr["yj"])
-        if not np.isfinite(err_max):
+        if not bool(torch.isfinite(err_peak)):
             raise _diverged(name, epoch)
     if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
         raise _diverged(name, n_epochs - 1, "a parameter")
