@@ -366,6 +366,10 @@ class SVD(BaseRecommender):
     ``n_epochs`` passes. Unlike Surprise's strictly sequential loop, each epoch splits the
     ratings at random into mini-batches of ``batch_size`` whose per-rating updates are
     summed (vectorised, float32 torch); the initial factors are drawn as in Surprise.
+    Training runs on the ratings divided by ``rating_scale_`` (1 on a 1-5 scale, see
+    :func:`rating_scale`), so the learning rates and regularisation mean on any scale what
+    they mean on 1-5; the fitted biases and factors are on the data's scale. A diverging
+    training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has ``b_u = 0`` and ``p_u = 0`` (likewise for items), so
     the estimate is the global mean plus the known side's bias, or the global mean when
@@ -410,6 +414,8 @@ class SVD(BaseRecommender):
         ``p_u``.
     item_factors_ : ndarray of shape (n_items_, n_factors)
         ``q_i``.
+    rating_scale_ : float
+        The scale the ratings were divided by for training (1 on a 1-5 scale).
     n_users_, n_items_ : int
         Number of users and items seen in ``fit``.
 
@@ -512,10 +518,13 @@ class SVDpp(SVD):
     where ``N(u)`` are the items ``u`` rated in the training data. The SGD updates are
     Surprise's ``SVDpp`` ones (including ``y_j += lr_yj (e q_i / sqrt|N(u)| - reg_yj y_j)``
     for every ``j`` in ``N(u)``), applied on mini-batches of ``batch_size``
-    ratings (a new random partition each epoch) with summed per-rating updates; the
-    implicit term is computed for all users at once by a sparse product (float32 torch),
-    which makes training far faster than a per-rating loop. The initial factors are drawn
-    as in Surprise.
+    ratings with summed per-rating updates (float32 torch). Each epoch splits the users at
+    random into blocks of about ``32 * batch_size`` ratings (one block up to about 131K
+    ratings: then the batches are a random partition of all ratings) and cuts each block's
+    shuffled ratings into batches; the implicit term is gathered for the block's users
+    only, so training time grows linearly with the number of ratings. The initial factors
+    are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
+    a diverging training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has no bias, factors nor implicit feedback (likewise for
     an unknown item), so the estimate is the global mean plus the known side's bias, or
@@ -562,6 +571,8 @@ class SVDpp(SVD):
         ``y_j``.
     user_implicit_ : ndarray of shape (n_users_, n_factors)
         ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` per user.
+    rating_scale_ : float
+        The scale the ratings were divided by for training (1 on a 1-5 scale).
     n_users_, n_items_ : int
         Number of users and items seen in ``fit``.
 
