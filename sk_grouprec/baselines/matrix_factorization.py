@@ -44,7 +44,7 @@ SVDPP_BATCH_SIZE = 4096
 # SVD++ shuffles the ratings of blocks of users holding about this many batches of ratings
 # (all users in one block on MovieLens 100K): a batch then touches a bounded set of users,
 # whose implicit terms are all that is computed.
-SVDPP_BLOCK_BATCHES = 32
+SVDPP_BLOCK_BATCHES = 25
 
 
 class NonFiniteTrainingError(FloatingPointError, ValueError):
@@ -237,7 +237,7 @@ def _sgd_factorize_implicit(
     """Mini-batch version of Surprise's SVD++ SGD whose cost is linear in the ratings.
 
     Each epoch splits the users at random into blocks holding about
-    ``SVDPP_BLOCK_BATCHES * batch_size`` ratings, shuffles each block's ratings and cuts
+    ``SVDPP_BLOCK_BATCHES * batch_size`` ratings each, shuffles each block's ratings and cuts
     them into batches. A batch's estimates need the implicit term of its block's users
     only: one ``embedding_bag`` over their histories. The summed ``y_j`` updates
     (``e q_i / sqrt|N(u)| - reg y_j`` for every batch rating of every user ``u`` who rated
@@ -262,17 +262,16 @@ def _sgd_factorize_implicit(
     u_all = torch.from_numpy(users.astype(np.int64))
     i_all = torch.from_numpy(items.astype(np.int64))
     r_all = torch.from_numpy(ratings.astype(np.float32))
-    block_ratings = SVDPP_BLOCK_BATCHES * batch_size
+    n_blocks = max(1, round(n / (SVDPP_BLOCK_BATCHES * batch_size)))
     embedding_bag = torch.nn.functional.embedding_bag
     for epoch in range(n_epochs):
         if verbose:
             print(f"Processing epoch {epoch}")
-        # blocks of users (random order, cut at about block_ratings ratings)
+        # n_blocks blocks of users (random order) with about equal numbers of ratings
         user_order = rng.permutation(n_users)
         before = np.cumsum(count[user_order]) - count[user_order]
         block_of_user = np.empty(n_users, dtype=np.int64)
-        block_of_user[user_order] = before // block_ratings
-        n_blocks = int(block_of_user.max()) + 1
+        block_of_user[user_order] = before * n_blocks // n
         key_dtype = np.int16 if n_blocks < 2**15 else np.int64
         # users by block (ascending index within a block): their local ids
         users_by_block = np.argsort(block_of_user.astype(key_dtype), kind="stable")
@@ -319,23 +318,36 @@ def _sgd_factorize_implicit(
                 uv = user_vec.index_select(0, ul)
                 err = r - (mu + bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1))
                 err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
-                count_u = torch.bincount(ul, minlength=n_local).to(torch.float32)
-                count_i = torch.bincount(i, minlength=n_items).to(torch.float32)
-                grad_u = torch.zeros(n_local, n_factors).index_add_(0, ul, err[:, None] * q)
-                grad_i = torch.zeros(n_items, n_factors).index_add_(0, i, err[:, None] * uv)
-                sum_u = torch.zeros(n_local).index_add_(0, ul, err)
-                sum_i = torch.zeros(n_items).index_add_(0, i, err)
-                # y_j: sum over the block users u who rated j of (e q / sqrt|N(u)|, count_u)
-                per_user = torch.cat([grad_u * block_norm[:, None], count_u[:, None]], 1)
-                to_items = embedding_bag(scatter_users, per_user, scatter_offsets, mode="sum")
+                count_u = torch.bincount(ul, minlength=n_local)
+                count_i = torch.bincount(i, minlength=n_items)
+                # per-user and per-item sums of e q_i and e (p_u + implicit): segment sums
+                # over the batch sorted by user, then by item
+                by_u, by_i = torch.argsort(ul), torch.argsort(i)
+                grad_u = embedding_bag(
+                    i.index_select(0, by_u), qi, torch.cumsum(count_u, 0) - count_u,
+                    mode="sum", per_sample_weights=err.index_select(0, by_u),
+                )
+                grad_i = embedding_bag(
+                    ul.index_select(0, by_i), user_vec, torch.cumsum(count_i, 0) - count_i,
+                    mode="sum", per_sample_weights=err.index_select(0, by_i),
+                )
+                count_u, count_i = count_u.to(torch.float32), count_i.to(torch.float32)
+                sum_u = torch.bincount(ul, weights=err, minlength=n_local).to(torch.float32)
+                sum_i = torch.bincount(i, weights=err, minlength=n_items).to(torch.float32)
+                # y_j: sums over the block users u who rated j of e q / sqrt|N(u)| and count_u
+                y_grad = embedding_bag(
+                    scatter_users, grad_u * block_norm[:, None], scatter_offsets, mode="sum"
+                )
+                y_count = embedding_bag(
+                    scatter_users, count_u[:, None], scatter_offsets, mode="sum"
+                ).squeeze(1)
                 bu.index_copy_(0, block_users, bu_b * (1.0 - lr["bu"] * reg["bu"] * count_u) + lr["bu"] * sum_u)
                 bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
                 pu.index_copy_(
                     0, block_users, pu_b * (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None] + lr["pu"] * grad_u
                 )
                 qi.mul_((1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]).add_(grad_i, alpha=lr["qi"])
-                yj.mul_((1.0 - lr["yj"] * reg["yj"] * to_items[:, n_factors])[:, None])
-                yj.add_(to_items[:, :n_factors], alpha=lr["yj"])
+                yj.mul_((1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]).add_(y_grad, alpha=lr["yj"])
         if not bool(torch.isfinite(err_peak)):
             raise _diverged(name, epoch)
     if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
@@ -519,7 +531,7 @@ class SVDpp(SVD):
     Surprise's ``SVDpp`` ones (including ``y_j += lr_yj (e q_i / sqrt|N(u)| - reg_yj y_j)``
     for every ``j`` in ``N(u)``), applied on mini-batches of ``batch_size``
     ratings with summed per-rating updates (float32 torch). Each epoch splits the users at
-    random into blocks of about ``32 * batch_size`` ratings (one block up to about 131K
+    random into blocks of about ``25 * batch_size`` ratings (one block up to about 150K
     ratings: then the batches are a random partition of all ratings) and cuts each block's
     shuffled ratings into batches; the implicit term is gathered for the block's users
     only, so training time grows linearly with the number of ratings. The initial factors
