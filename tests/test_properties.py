@@ -108,10 +108,12 @@ def interactions(draw, non_negative=False):
     X = pd.DataFrame({"user_id": _ids(kind, users), "item_id": _ids(kind, items)})
     # a query: some training pairs, unseen users, unseen items, both unseen
     unseen = np.array([10_000, 10_001])
+    seen_users, seen_items = X["user_id"].to_numpy(), X["item_id"].to_numpy()
     query = pd.DataFrame({
-        "user_id": np.concatenate([X["user_id"].to_numpy()[:3], _ids(kind, unseen), _ids(kind, unseen)]),
-        "item_id": np.concatenate([X["item_id"].to_numpy()[:3], X["item_id"].to_numpy()[:1].repeat(2),
-                                   _ids(kind, unseen + 7)]),
+        "user_id": np.concatenate([seen_users[:3], _ids(kind, unseen), _ids(kind, unseen)]),
+        "item_id": np.concatenate(
+            [seen_items[:3], seen_items[:1].repeat(2), _ids(kind, unseen + 7)]
+        ),
     })
     return X, ratings, query
 

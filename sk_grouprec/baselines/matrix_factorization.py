@@ -280,7 +280,8 @@ def _sgd_factorize_implicit(
         local[users_by_block] = np.arange(n_users) - block_user_ptr[block_of_user[users_by_block]]
         # ratings: shuffled, then grouped by block (stable radix sort keeps the shuffle)
         shuffled = rng.permutation(n)
-        rating_order = shuffled[np.argsort(block_of_user[users[shuffled]].astype(key_dtype), kind="stable")]
+        by_block = np.argsort(block_of_user[users[shuffled]].astype(key_dtype), kind="stable")
+        rating_order = shuffled[by_block]
         rating_ptr = np.searchsorted(block_of_user[users[rating_order]], np.arange(n_blocks + 1))
         # histories grouped by block, by user (for the gather) and by item (for the scatter)
         hu = np.argsort(block_of_user[hist_u_user].astype(key_dtype), kind="stable")
@@ -289,14 +290,13 @@ def _sgd_factorize_implicit(
         hi_ptr = np.searchsorted(block_of_user[hist_i_user[hi]], np.arange(n_blocks + 1))
         err_peak = torch.zeros(())
         for block in range(n_blocks):
-            block_users = torch.from_numpy(users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]])
-            n_local = block_users.shape[0]
+            members = users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]]
+            block_users = torch.from_numpy(members)
+            n_local = members.shape[0]
             sel = hu[hu_ptr[block] : hu_ptr[block + 1]]
             gather_items = torch.from_numpy(hist_u_item[sel])
             gather_norm = norm[torch.from_numpy(hist_u_user[sel])]
-            gather_offsets = torch.from_numpy(
-                np.concatenate([[0], np.cumsum(count[users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]]])[:-1]])
-            )
+            gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
             sel = hi[hi_ptr[block] : hi_ptr[block + 1]]
             scatter_users = torch.from_numpy(local[hist_i_user[sel]])
             scatter_offsets = torch.from_numpy(
@@ -316,7 +316,8 @@ def _sgd_factorize_implicit(
                 user_vec = pu_b + implicit
                 q = qi.index_select(0, i)
                 uv = user_vec.index_select(0, ul)
-                err = r - (mu + bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1))
+                estimate = bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1)
+                err = r - (mu + estimate)
                 err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
                 count_u = torch.bincount(ul, minlength=n_local)
                 count_i = torch.bincount(i, minlength=n_items)
@@ -341,13 +342,16 @@ def _sgd_factorize_implicit(
                 y_count = embedding_bag(
                     scatter_users, count_u[:, None], scatter_offsets, mode="sum"
                 ).squeeze(1)
-                bu.index_copy_(0, block_users, bu_b * (1.0 - lr["bu"] * reg["bu"] * count_u) + lr["bu"] * sum_u)
+                # x += lr (sum of gradients - reg * count * x)
+                decay_u = 1.0 - lr["bu"] * reg["bu"] * count_u
+                bu.index_copy_(0, block_users, bu_b * decay_u + lr["bu"] * sum_u)
                 bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
-                pu.index_copy_(
-                    0, block_users, pu_b * (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None] + lr["pu"] * grad_u
-                )
-                qi.mul_((1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]).add_(grad_i, alpha=lr["qi"])
-                yj.mul_((1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]).add_(y_grad, alpha=lr["yj"])
+                decay_u = (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]
+                pu.index_copy_(0, block_users, pu_b * decay_u + lr["pu"] * grad_u)
+                decay_i = (1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]
+                qi.mul_(decay_i).add_(grad_i, alpha=lr["qi"])
+                decay_y = (1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]
+                yj.mul_(decay_y).add_(y_grad, alpha=lr["yj"])
         if not bool(torch.isfinite(err_peak)):
             raise _diverged(name, epoch)
     if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
