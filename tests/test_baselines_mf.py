@@ -61,9 +61,13 @@ def _indexed(est, X):
     return est.user_index_.transform(X["user_id"]), est.item_index_.transform(X["item_id"])
 
 
-def test_svdpp_full_batch_epoch_is_the_sum_of_surprise_updates(small):
+def test_svdpp_full_batch_epoch_is_the_sum_of_surprise_updates(small, monkeypatch):
     """One epoch with a single batch applies the sum of Surprise's per-rating updates,
     each computed from the parameters at the start of the batch."""
+    from sk_grouprec.baselines import matrix_factorization
+
+    # a single batch of all 600 ratings (40 users): lift the cap on ratings per user
+    monkeypatch.setattr(matrix_factorization, "SVDPP_RATINGS_PER_USER", 10**9)
     X, y = small
     params = dict(n_factors=4, n_epochs=1, lr_all=0.003, reg_all=0.05, reg_yj=0.1, random_state=3)
     est = SVDpp(batch_size=len(y), **params).fit(X, y)
@@ -210,6 +214,14 @@ def test_movielens_u1(data_home):
     for est, threshold in ((SVD(random_state=0), 0.956), (SVDpp(random_state=0), 0.937), (NMF(random_state=0), 0.983)):
         pred = est.fit(train, train["rating"]).predict(test)
         assert np.sqrt(np.mean((pred - test["rating"].to_numpy()) ** 2)) < threshold, type(est).__name__
+
+
+def test_svdpp_batches_are_capped_on_dense_data(small):
+    """600 ratings of 40 users: batch_size=600 trains like batches of 5 * 40 ratings."""
+    X, y = small
+    big = SVDpp(n_factors=3, n_epochs=3, batch_size=600, random_state=0).fit(X, y)
+    capped = SVDpp(n_factors=3, n_epochs=3, batch_size=200, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(big.user_factors_, capped.user_factors_)
 
 
 def test_svdpp_blocks_of_users(small):
