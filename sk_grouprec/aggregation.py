@@ -271,6 +271,12 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         member_pred = np.asarray(
             self.estimator_.predict(expanded.drop(columns=[_ROW])), dtype=np.float64
         )
+        if not np.isfinite(member_pred).all():
+            raise ValueError(
+                f"the inner estimator {type(self.estimator_).__name__} predicted "
+                f"{int((~np.isfinite(member_pred)).sum())} NaN or infinite member rating(s); "
+                "refit it with other parameters (for example smaller learning rates)."
+            )
         if self.rating_range_ is None:  # score estimator: standardise per member
             member = self.member_score_mean_.index.get_indexer(expanded[USER_COL])
             member_pred = (member_pred - self.member_score_mean_.to_numpy()[member]) / (
