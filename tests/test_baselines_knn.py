@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance
+from sk_grouprec.testing import RecommenderConformance
 
 from sk_grouprec.baselines.bias import fit_baselines
 from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore

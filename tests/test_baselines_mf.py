@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance, make_small_ratings
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 
 from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
 

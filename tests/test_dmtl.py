@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conformance import RecommenderConformance, make_small_ratings
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline

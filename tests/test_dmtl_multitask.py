@@ -8,7 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conformance import make_small_ratings
+from sk_grouprec.testing import make_small_ratings
 from sklearn.base import clone
 
 from sk_grouprec.dmtl.estimator import GroupDMTLRecommender

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from bad_input_cases import tiny_dmtl
-from conformance import make_small_ratings
+from sk_grouprec.testing import make_small_ratings
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
