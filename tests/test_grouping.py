@@ -94,7 +94,7 @@ def test_one_row_per_user():
         {"user_id": users, "item_id": np.arange(users.shape[0]), "user_age": ages[users]}
     )
     grouper = KMeansGrouper(n_groups=2, n_init=5, random_state=0).fit(X)
-    scaler = grouper.encoder_.named_transformers_["numeric"]
+    scaler = grouper.encoder_.named_transformers_["numeric"][-1]
     assert scaler.mean_[0] == pytest.approx(ages.mean())  # 6, not the rating-weighted 0.34
     centres = np.sort(scaler.inverse_transform(grouper.cluster_centers_)[:, 0])
     np.testing.assert_allclose(centres, [1.0, 11.0])
@@ -212,7 +212,7 @@ def test_fit_transform_equals_fit_then_transform(data):
 def test_unseen_user_joins_the_nearest_centre():
     X, _ = blobs()
     grouper = KMeansGrouper(n_groups=3, random_state=0).fit(X)
-    scaler = grouper.encoder_.named_transformers_["numeric"]
+    scaler = grouper.encoder_.named_transformers_["numeric"][-1]
     at_centres = scaler.inverse_transform(grouper.cluster_centers_)
     new = pd.DataFrame(
         {

@@ -27,6 +27,7 @@ from .._validation import (
     entity_table,
     select_features,
 )
+from ..grouping import check_membership
 from ._features import FeatureEncoder
 
 #: Inputs of ``forward`` that are whole tables, never sliced by the row batch.
@@ -151,6 +152,34 @@ def natural_group_rows(X_group, ratings, group_index, item_index, context_encode
     return inputs, target, rated
 
 
+def natural_groups(groups, X_group, y_group, user_index, item_index, encoders, name):
+    """Index, member table, rated matrix and training rows of checked natural groups.
+
+    Returns ``(group_index, member_table, rated, extra)`` where ``rated`` and ``extra``
+    (``(inputs, target)`` of the group rows) are ``None`` without ``X_group``.
+    """
+    members = groups[[GROUP_COL, USER_COL]].drop_duplicates()
+    index = IdIndex(members[GROUP_COL])
+    table = member_table(members, index, user_index)
+    if X_group is None:
+        return index, table, None, None
+    X_group, ratings = check_group_rows(X_group, y_group, encoders["context"].columns, name)
+    inputs, target, rated = natural_group_rows(
+        X_group, ratings, index, item_index, encoders["context"], len(user_index), name
+    )
+    return index, table, rated, (inputs, target)
+
+
+def append_rows(inputs, target, extra_inputs, extra_target):
+    """Training inputs and targets followed by natural-group rows (``group = -1`` before)."""
+    n_indiv = target.shape[0]
+    merged = {k: torch.cat([v, extra_inputs[k]]) for k, v in inputs.items()}
+    merged["group"] = torch.cat(
+        [torch.full((n_indiv,), -1, dtype=torch.long), extra_inputs["group"]]
+    )
+    return merged, np.vstack([target, extra_target])
+
+
 def row_inputs(users, items, X, encoders, module, name):
     """Index tensors of rows plus feature overrides for unseen entities and the context.
 
@@ -206,6 +235,27 @@ def query_members(group_ids, fitted_index, fitted_table, groups, user_index):
     g_old = fitted_index.transform(group_ids)
     g_old = np.where(g_old >= 0, len(index) + g_old, table.shape[0] - 1)
     return table, np.where(g >= 0, g, g_old)
+
+
+def group_inputs(est, group_ids, item_ids, X_group=None, groups=None):
+    """Inputs of natural-group rows for ``est`` (fitted membership, or ``groups``)."""
+    name = type(est).__name__
+    fitted_index = getattr(est, "_natural_index", None)
+    if fitted_index is None and groups is None:
+        raise ValueError(
+            f"{name} was fitted without natural groups: pass `groups` (group_id, user_id)."
+        )
+    if groups is not None:
+        groups = check_membership(groups, estimator_name=name)
+    table, g = query_members(
+        group_ids, fitted_index, getattr(est, "_members", None), groups, est.user_index_
+    )
+    items = est.item_index_.transform(item_ids)
+    inputs = row_inputs(np.full(len(g), -1), items, X_group, est._encoders, est.module_, name)
+    inputs.pop("user_x", None)
+    inputs["group"] = torch.as_tensor(g)
+    inputs["members"] = torch.as_tensor(table)
+    return inputs
 
 
 def _pad(table, slots):

@@ -1,8 +1,9 @@
-"""Parameter checks for the declarative table ``GroupDMTLRecommender._parameter_constraints``.
+"""The declarative parameter table of ``GroupDMTLRecommender`` and the checks it is made of.
 
-Each entry of the table maps a parameter name to a check ``check(value, name)`` that raises
-a ValueError naming the parameter, and :func:`validate_params` runs the table at the start
-of ``fit``. The checks below build the entries.
+Each entry of :data:`DMTL_PARAMETER_CONSTRAINTS` (the estimator's
+``_parameter_constraints``) maps a parameter name to a check ``check(value, name)`` that
+raises a ValueError naming the parameter; :func:`validate_params` runs the table, then the
+rule on component combinations, at the start of ``fit``. A new parameter is one more entry.
 """
 
 from __future__ import annotations
@@ -122,3 +123,39 @@ def resolve_device(device):
             "or 'auto'."
         )
     return str(dev)
+
+
+#: ``GroupDMTLRecommender``'s parameter table: name -> check.
+DMTL_PARAMETER_CONSTRAINTS = {
+    "lambda_profile": non_negative,
+    "hidden_size": positive_int,
+    "embedding_size": positive_int,
+    "use_attention": boolean,
+    "use_id_embeddings": boolean,
+    "use_biases": boolean,
+    "use_dot_product": boolean,
+    "use_implicit_feedback": boolean,
+    "dropout": fraction(closed_low=True),
+    "weight_decay": non_negative,
+    "lr": positive,
+    "lr_schedule": one_of("cosine", "constant"),
+    "max_epochs": positive_int,
+    "batch_size": positive_int,
+    "optimizer": optimizer,
+    "early_stopping": patience,
+    "validation_fraction": fraction(closed_low=False),
+    "lambda_group": non_negative,
+    "sharing": component("sharing"),
+    "task_refinement": component("task_refinement"),
+    "task_weighting": component("task_weighting"),
+    "n_experts": positive_int,
+    "gradnorm_alpha": non_negative,
+    "user_features": anything,
+    "item_features": anything,
+    "context_features": anything,
+    "device": device,
+    "accelerator": anything,
+    "verbose": integer,
+    "random_state": anything,
+    "callbacks": anything,
+}

@@ -16,14 +16,14 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import BaseRecommender, IdIndex, _unique
+from .._base import BaseRecommender, _unique
 from .._topk import top_k
 from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
 from ..grouping import check_membership
 from . import _inputs
 from . import _params as P
 from ._net import InteractionDataset, build_module, make_net
-from .tasks import GroupRatingTask, ProfileTask, RatingTask
+from .tasks import dmtl_tasks
 
 _GLOBAL_RNG_LOCK = threading.Lock()
 
@@ -42,31 +42,22 @@ class GroupDMTLRecommender(BaseRecommender):
         r    = W_r z_g + b_r + mu [+ b_u + b_i] [+ <e_u, e_i>]
         L    = L_rec + lambda_profile * L_profile [+ lambda_group * L_group]
 
-    The terms in brackets are departures from the paper, each an option that is on by
-    default because it improves rating accuracy on MovieLens 100K (see
-    ``benchmarks/DMTL.md``): bias terms (``use_biases``), the dot product of the id
-    embeddings (``use_dot_product``, a GMF/matrix-factorisation path next to the paper's
-    MLP path), and SVD++-style implicit feedback added to the user id embedding
-    (``use_implicit_feedback``: ``e_u + |N(u)|^{-1/2} sum_{j in N(u)} y_j`` over the items
-    ``N(u)`` the user rated at fit time). ``mu`` is the training mean rating (a constant).
+    The terms in brackets are departures from the paper, options on by default because they
+    improve rating accuracy on MovieLens 100K: bias terms (``use_biases``), the dot product
+    of the id embeddings (``use_dot_product``) and SVD++-style implicit feedback in the user
+    id embedding (``use_implicit_feedback``). ``mu`` is the training mean rating.
     The factor ``H`` (hidden size) keeps ``h_ai`` on the scale of ``h_i``; with
     ``use_attention=False`` the attention is the identity (``h_ai = h_i``).
 
     **Groups.** ``group_id`` in ``X`` at fit time is the *profiling label* of each
-    interaction (e.g. the cluster of a :class:`~sk_grouprec.grouping.KMeansGrouper` placed
-    before this estimator in a Pipeline); it is required unless ``lambda_profile == 0`` and
-    never needed at predict time. *Natural groups* (ITM-Rec) are a separate thing passed to
-    ``fit`` as ``groups`` (membership), ``X_group`` and ``y_group`` (group ratings), where
-    ``group_id`` names the natural group: a group's user side is an item-conditioned
-    attention pooling of its members' user-side vectors (``h_u``, id embedding, bias), fed
-    through the same attention, shared layer and rating head. Individual and group ratings
-    train together; the group-rating MSE is its own term weighted by ``lambda_group``.
-    Members absent from ``X`` take the unknown-user path (mean features, zero embedding).
-    With ``groups`` but no group ratings, a group is the uniform average of its members.
-    Use :meth:`predict_group` and :meth:`recommend_group` for natural groups;
-    :meth:`predict_profile`, :meth:`group_profile` (``z_g``; deliberately not named
-    ``transform``, so a Pipeline never takes this regressor for a transformer) and
-    :meth:`attention_weights` expose the model's internals for individual rows.
+    interaction (e.g. from a :class:`~sk_grouprec.grouping.KMeansGrouper` before this
+    estimator in a Pipeline); it is required unless ``lambda_profile == 0``. *Natural
+    groups* (ITM-Rec) come to ``fit`` as ``groups`` (membership), ``X_group`` and
+    ``y_group``: a group's user side is an item-conditioned attention pooling of its
+    members, trained on the group ratings (weight ``lambda_group``); with ``groups`` but no
+    group ratings, a group is the uniform average of its members. See :ref:`dmtl` and
+    :ref:`natural_groups`; :meth:`predict_profile`, :meth:`group_profile` (``z_g``) and
+    :meth:`attention_weights` expose the model's internals.
 
     **Fall-backs.** A user or item unseen at fit time takes the zero ("unknown") id
     embedding and bias, no implicit feedback, and the side features of its row in ``X``
@@ -220,39 +211,8 @@ class GroupDMTLRecommender(BaseRecommender):
     #: Rows per forward pass at prediction time (tests lower it to cross batch boundaries).
     _infer_batch_size = 1 << 16
 
-    _parameter_constraints = {
-        "lambda_profile": P.non_negative,
-        "hidden_size": P.positive_int,
-        "embedding_size": P.positive_int,
-        "use_attention": P.boolean,
-        "use_id_embeddings": P.boolean,
-        "use_biases": P.boolean,
-        "use_dot_product": P.boolean,
-        "use_implicit_feedback": P.boolean,
-        "dropout": P.fraction(closed_low=True),
-        "weight_decay": P.non_negative,
-        "lr": P.positive,
-        "lr_schedule": P.one_of("cosine", "constant"),
-        "max_epochs": P.positive_int,
-        "batch_size": P.positive_int,
-        "optimizer": P.optimizer,
-        "early_stopping": P.patience,
-        "validation_fraction": P.fraction(closed_low=False),
-        "lambda_group": P.non_negative,
-        "sharing": P.component("sharing"),
-        "task_refinement": P.component("task_refinement"),
-        "task_weighting": P.component("task_weighting"),
-        "n_experts": P.positive_int,
-        "gradnorm_alpha": P.non_negative,
-        "user_features": P.anything,
-        "item_features": P.anything,
-        "context_features": P.anything,
-        "device": P.device,
-        "accelerator": P.anything,
-        "verbose": P.integer,
-        "random_state": P.anything,
-        "callbacks": P.anything,
-    }
+    #: The declarative parameter table, checked at the start of ``fit``.
+    _parameter_constraints = P.DMTL_PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -388,12 +348,29 @@ class GroupDMTLRecommender(BaseRecommender):
             "context": torch.as_tensor(self._encoders["context"].transform(X)),
         }
         target = np.column_stack([ratings.astype(np.float32), labels])
-        members, inputs, target = self._natural_groups(groups, X_group, y_group, inputs, target)
-        low, high = self.rating_range_
-        self.rating_range_ = (
-            min(low, float(target[:, 0].min())),
-            max(high, float(target[:, 0].max())),
-        )
+        members = None
+        self.natural_groups_ = np.array([])
+        if groups is not None:
+            natural = _inputs.natural_groups(
+                groups,
+                X_group,
+                y_group,
+                self.user_index_,
+                self.item_index_,
+                self._encoders,
+                type(self).__name__,
+            )
+            self._natural_index, self._members, self._rated_by_group, extra = natural
+            self.natural_groups_ = self._natural_index.ids.to_numpy()
+            members = torch.as_tensor(self._members)
+            if extra is not None:
+                inputs, target = _inputs.append_rows(inputs, target, *extra)
+                low, high = self.rating_range_
+                group_ratings = extra[1][:, 0]
+                self.rating_range_ = (
+                    min(low, float(group_ratings.min())),
+                    max(high, float(group_ratings.max())),
+                )
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
         # The seed goes through torch's global generator (weight initialisation, dropout):
         # fits running in threads of one process take turns so that each stays reproducible.
@@ -409,46 +386,9 @@ class GroupDMTLRecommender(BaseRecommender):
                 self.net_.fit(dataset, None)
         self.module_.eval()
 
-    def _natural_groups(self, groups, X_group, y_group, inputs, target):
-        """Member table and the training rows extended by the natural-group rows."""
-        self.natural_groups_ = np.array([])
-        if groups is None:
-            return None, inputs, target
-        name = type(self).__name__
-        members = groups[[GROUP_COL, USER_COL]].drop_duplicates()
-        self._natural_index = IdIndex(members[GROUP_COL])
-        self.natural_groups_ = self._natural_index.ids.to_numpy()
-        self._members = _inputs.member_table(members, self._natural_index, self.user_index_)
-        self._rated_by_group = None
-        if X_group is not None:
-            X_group, ratings = _inputs.check_group_rows(
-                X_group, y_group, self.context_feature_names_, name
-            )
-            g_inputs, g_target, self._rated_by_group = _inputs.natural_group_rows(
-                X_group,
-                ratings,
-                self._natural_index,
-                self.item_index_,
-                self._encoders["context"],
-                self.n_users_,
-                name,
-            )
-            n_indiv = target.shape[0]
-            inputs = {k: torch.cat([v, g_inputs[k]]) for k, v in inputs.items()}
-            inputs["group"] = torch.cat(
-                [torch.full((n_indiv,), -1, dtype=torch.long), g_inputs["group"]]
-            )
-            target = np.vstack([target, g_target])
-        return torch.as_tensor(self._members), inputs, target
-
     def _tasks(self, natural):
         """The trained tasks: rating, natural-group rating, profiling (when there are labels)."""
-        tasks = [RatingTask()]
-        if natural:
-            tasks.append(GroupRatingTask())
-        if len(self.groups_):
-            tasks.append(ProfileTask(trains=self.lambda_profile > 0))
-        return tasks
+        return dmtl_tasks(natural, len(self.groups_) > 0, self.lambda_profile > 0)
 
     # inference ----------------------------------------------------------------------------
     def _forward(self, inputs):
@@ -532,23 +472,7 @@ class GroupDMTLRecommender(BaseRecommender):
 
     # natural groups -------------------------------------------------------------------------
     def _group_inputs(self, group_ids, item_ids, X_group=None, groups=None):
-        name = type(self).__name__
-        fitted_index = getattr(self, "_natural_index", None)
-        if fitted_index is None and groups is None:
-            raise ValueError(
-                f"{name} was fitted without natural groups: pass `groups` (group_id, user_id)."
-            )
-        if groups is not None:
-            groups = check_membership(groups, estimator_name=name)
-        table, g = _inputs.query_members(
-            group_ids, fitted_index, getattr(self, "_members", None), groups, self.user_index_
-        )
-        items = self.item_index_.transform(item_ids)
-        inputs = self._row_inputs(np.full(len(g), -1), items, X_group)
-        inputs.pop("user_x", None)
-        inputs["group"] = torch.as_tensor(g)
-        inputs["members"] = torch.as_tensor(table)
-        return inputs
+        return _inputs.group_inputs(self, group_ids, item_ids, X_group, groups)
 
     def predict_group(self, X_group, *, groups=None):
         """Predict natural groups' ratings of items.

@@ -15,8 +15,7 @@ pieces: :meth:`Task.loss` (the mean over the task's rows, ``0`` with a gradient 
 batch has none) and :meth:`Task.row_losses` (the per-row vector with ``NaN`` outside the task,
 for weightings such as PMTRec that weigh rows). A new objective (for example a ranking loss
 over sampled negatives) is one more subclass: override ``row_loss`` (and ``rows`` when it reads
-only some rows) and add an instance to the list the estimator builds in
-``GroupDMTLRecommender._tasks``.
+only some rows) and add an instance to the list :func:`dmtl_tasks` builds.
 
 The batch passed to every task is skorch's: ``y_pred`` is the module's output
 ``(rating, group_logits, z, attention)``, ``y_true`` the ``(batch, 2)`` target
@@ -34,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GroupRatingTask", "ProfileTask", "RatingTask", "Task", "TaskCriterion"]
+__all__ = ["GroupRatingTask", "ProfileTask", "RatingTask", "Task", "TaskCriterion", "dmtl_tasks"]
 
 
 class Task:
@@ -184,3 +183,27 @@ class TaskCriterion(nn.Module):
         if per_row:
             return {task.name: task.row_losses(y_pred, y_true, X) for task in self.tasks}
         return {task.name: task.loss(y_pred, y_true, X) for task in self.tasks}
+
+
+def dmtl_tasks(natural, profiling, train_profiling=True):
+    """The tasks of a DMTL fit: rating, natural-group rating, profiling.
+
+    Parameters
+    ----------
+    natural : bool
+        The batch holds natural-group rows (``X_group`` given to ``fit``).
+    profiling : bool
+        There are profiling labels (``group_id`` in ``X``).
+    train_profiling : bool, default=True
+        ``False`` (``lambda_profile == 0``) logs the profiling loss without training on it.
+
+    Returns
+    -------
+    tasks : list of Task
+    """
+    tasks = [RatingTask()]
+    if natural:
+        tasks.append(GroupRatingTask())
+    if profiling:
+        tasks.append(ProfileTask(trains=train_profiling))
+    return tasks
