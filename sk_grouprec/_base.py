@@ -3,11 +3,13 @@ batched prediction and top-k recommendation.
 
 A subclass implements two hooks on contiguous integer indices:
 
-- ``_fit_indexed(user_idx, item_idx, ratings, X)``: learn from ratings of known ids;
+- ``_fit_indexed(user_idx, item_idx, ratings, X, **fit_params)``: learn from ratings of
+  known ids (``fit_params``: what the subclass's ``fit`` passes to ``_fit``);
 - ``_predict_indexed(user_idx, item_idx)``: estimates, where an index of ``-1`` marks a user
   or item unseen at fit time (the subclass chooses its documented fall-back).
 
-Everything else (the data contract, clipping to the rating range, recommendation) lives here.
+Everything else (the data contract, clipping to the rating range, recommendation through the
+one top-k routine of :mod:`sk_grouprec._topk`) lives here.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         is_array = not isinstance(X, pd.DataFrame)
         X = check_interactions(X, estimator_name=name)
         ratings = check_ratings(y, X.shape[0], estimator_name=name)
-        self._record_input_shape(X)
+        self.n_features_in_ = X.shape[1]
         # an array X fixes the column count for predict (scikit-learn's convention); a
         # DataFrame may carry other columns at predict time
         self._array_columns = X.shape[1] if is_array else None
@@ -217,9 +219,6 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             row_col=USER_COL,
             rows_per_block=rows_per_block,
         )
-
-    def _record_input_shape(self, X):
-        self.n_features_in_ = X.shape[1]
 
     # hooks -----------------------------------------------------------------------------
     def _fit_indexed(self, users, items, ratings, X):  # pragma: no cover - abstract

@@ -95,6 +95,22 @@ class TaskRefinement(SharingScheme):
     (default: ``cls(bottom, hidden_size)``). The shared parameters are the wrapped scheme's.
     A scheme that owns task-specific towers cannot be wrapped
     (:func:`~sk_grouprec.dmtl.components.check_compatible`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl.refinement import TaskRefinement
+    >>> from sk_grouprec.dmtl.sharing import SharedBottom
+    >>> class Scaled(TaskRefinement):
+    ...     def __init__(self, bottom, hidden_size):
+    ...         super().__init__()
+    ...         self.bottom = bottom
+    ...         self.scale = torch.nn.Parameter(torch.ones(2))
+    ...     def forward(self, h_user, h_item):
+    ...         return tuple(s * z for s, z in zip(self.scale, self.bottom(h_user, h_item)))
+    >>> z_rec, z_profile = Scaled(SharedBottom(4), 4)(torch.ones(3, 4), torch.ones(3, 4))
+    >>> tuple(z_rec.shape)
+    (3, 4)
     """
 
     @classmethod
