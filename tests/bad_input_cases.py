@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sk_grouprec.testing import make_small_ratings
 from sklearn.exceptions import NotFittedError
 
 from sk_grouprec.aggregation import GroupAggregator
@@ -34,6 +33,7 @@ from sk_grouprec.datasets._movielens import load_movielens_100k, load_movielens_
 from sk_grouprec.datasets._synthetic import make_group_ratings
 from sk_grouprec.dmtl import GroupDMTLRecommender
 from sk_grouprec.grouping import KMeansGrouper
+from sk_grouprec.testing import make_small_ratings
 
 __all__ = ["BadInput", "CASES", "DUPLICATE_ROW_ESTIMATORS", "tiny_dmtl"]
 

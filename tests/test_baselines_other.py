@@ -5,10 +5,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from sk_grouprec.testing import RecommenderConformance
 
 from sk_grouprec.baselines.co_clustering import CoClustering
 from sk_grouprec.baselines.slope_one import SlopeOne
+from sk_grouprec.testing import RecommenderConformance
 
 
 class TestSlopeOne(RecommenderConformance):

@@ -5,9 +5,9 @@ import itertools
 
 import numpy as np
 import pytest
-from sk_grouprec.testing import RecommenderConformance
 
 from sk_grouprec import GroupDMTLRecommender, KMeansGrouper
+from sk_grouprec.testing import RecommenderConformance
 
 SHARING = ("shared_bottom", "mmoe", "ple", "stem")
 REFINEMENT = (None, "senet")

@@ -4,7 +4,6 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from sk_grouprec.testing import make_small_ratings
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import make_column_selector
 from sklearn.exceptions import NotFittedError
@@ -12,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sk_grouprec.grouping import KMeansGrouper, check_membership, membership_from_frame
+from sk_grouprec.testing import make_small_ratings
 
 
 @pytest.fixture(scope="module")
