@@ -30,6 +30,7 @@ __all__ = [
     "InteractionDataset",
     "build_module",
     "make_net",
+    "module_tables",
 ]
 
 
@@ -144,15 +145,29 @@ class AcceleratedDMTLNet(AccelerateMixin, DMTLNet):
     Needs the ``accelerate`` package (the ``distributed`` extra)."""
 
 
-def build_module(est, X, users, items, ratings, members, pool_members):
-    """The :class:`~sk_grouprec.dmtl.network.DMTLNetwork` of the estimator ``est``."""
-    use_ids = bool(est.use_id_embeddings)
+def module_tables(est, X, users, items):
+    """User / item feature tables and the user history of ``est``'s network.
+
+    Computed before the network is built, outside the lock on torch's global generator: the
+    encoders may run joblib work (nested tasks under a Dask backend) that must not wait for it.
+    """
     history = None
-    if use_ids and est.use_implicit_feedback:
+    if est.use_id_embeddings and est.use_implicit_feedback:
         history = user_history(users, items, est.n_users_, est.n_items_)
-    return DMTLNetwork(
+    return (
         torch.as_tensor(entity_matrix(est._encoders["user"], X, USER_COL, est.user_index_)),
         torch.as_tensor(entity_matrix(est._encoders["item"], X, ITEM_COL, est.item_index_)),
+        history,
+    )
+
+
+def build_module(est, tables, ratings, members, pool_members):
+    """The :class:`~sk_grouprec.dmtl.network.DMTLNetwork` of the estimator ``est``."""
+    use_ids = bool(est.use_id_embeddings)
+    user_x, item_x, history = tables
+    return DMTLNetwork(
+        user_x,
+        item_x,
         n_context=est._encoders["context"].n_output_,
         n_groups=len(est.groups_),
         hidden_size=est.hidden_size,

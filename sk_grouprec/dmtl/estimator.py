@@ -22,7 +22,7 @@ from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, che
 from ..grouping import check_membership
 from . import _inputs
 from . import _params as P
-from ._net import InteractionDataset, build_module, make_net
+from ._net import InteractionDataset, build_module, make_net, module_tables
 from .tasks import dmtl_tasks
 
 _GLOBAL_RNG_LOCK = threading.Lock()
@@ -371,12 +371,13 @@ class GroupDMTLRecommender(BaseRecommender):
                     min(low, float(group_ratings.min())),
                     max(high, float(group_ratings.max())),
                 )
+        tables = module_tables(self, X, users, items)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
         # The seed goes through torch's global generator (weight initialisation, dropout):
         # fits running in threads of one process take turns so that each stays reproducible.
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
-            module = build_module(self, X, users, items, ratings, members, X_group is not None)
+            module = build_module(self, tables, ratings, members, X_group is not None)
             dataset = InteractionDataset(inputs, torch.as_tensor(target, dtype=torch.float32))
             tasks = self._tasks(natural=X_group is not None)
             self.net_ = make_net(self, module, device, seed, tasks)
