@@ -30,6 +30,8 @@ PUBLIC_MODULES = (
     "sk_grouprec.dmtl",
     "sk_grouprec.grouping",
     "sk_grouprec.metrics",
+    "sk_grouprec.model_selection",
+    "sk_grouprec.testing",
 )
 SPHINX_PACKAGES = ("sphinx", "numpydoc", "pydata_sphinx_theme", "sphinx_gallery")
 

@@ -27,14 +27,19 @@ from hypothesis import strategies as st
 
 from sk_grouprec.aggregation import GroupAggregator
 from sk_grouprec.baselines import (
+    ALS,
+    BPRMF,
+    EASE,
     NMF,
     SVD,
     BaselineOnly,
     CoClustering,
+    ItemKNN,
     KNNBaseline,
     KNNBasic,
     KNNWithMeans,
     KNNWithZScore,
+    MostPopular,
     NormalPredictor,
     SlopeOne,
     SVDpp,
@@ -68,6 +73,12 @@ ESTIMATORS = {
         max_epochs=1, hidden_size=4, embedding_size=2, batch_size=16, lambda_profile=0.0,
         random_state=0,
     ),
+    # top-N score estimators: with ratings and no threshold, every row is a positive
+    "MostPopular": lambda: MostPopular(),
+    "ItemKNN": lambda: ItemKNN(k=3),
+    "BPRMF": lambda: BPRMF(n_factors=3, n_epochs=3, batch_size=16, random_state=0),
+    "ALS": lambda: ALS(n_factors=3, n_epochs=2, random_state=0),
+    "EASE": lambda: EASE(l2=10.0),
 }
 needs_non_negative = {"NMF", "NMF-biased"}
 

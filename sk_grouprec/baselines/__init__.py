@@ -34,7 +34,7 @@ from .co_clustering import CoClustering
 from .ease import EASE
 from .item_knn import ItemKNN
 from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
-from .matrix_factorization import NMF, SVD, SVDpp
+from .matrix_factorization import NMF, SVD, NonFiniteTrainingError, SVDpp
 from .popularity import MostPopular
 from .slope_one import SlopeOne
 
@@ -51,6 +51,7 @@ __all__ = [
     "KNNWithZScore",
     "MostPopular",
     "NMF",
+    "NonFiniteTrainingError",
     "NormalPredictor",
     "SVD",
     "SVDpp",
