@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PREDICT_BATCH_SIZE, BaseRecommender, IdIndex, _unique
+from ._topk import top_k
 from ._validation import ITEM_COL, USER_COL, check_interactions, check_positive_int, check_ratings
 
 __all__ = [
@@ -281,34 +282,26 @@ class BaseScoreRecommender(BaseRecommender):
         users = self.user_index_.transform(user_ids)
         cand = self.item_index_.transform(item_ids)
         known_cand = cand >= 0
-        k = min(n_items, cand.shape[0])
-        per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, self.n_items_, cand.shape[0]))
-        frames = []
-        for start in range(0, users.shape[0], per_chunk):
-            u = users[start : start + per_chunk]
-            rows = self._user_rows(u)
+
+        def score_block(start, stop):
+            u = users[start:stop]
             scores = np.zeros((u.shape[0], cand.shape[0]))
-            scores[:, known_cand] = rows[:, cand[known_cand]]
+            scores[:, known_cand] = self._user_rows(u)[:, cand[known_cand]]
             if exclude_rated and (u >= 0).any():
                 rated = self.rated_[np.maximum(u, 0)][:, np.maximum(cand, 0)].toarray()
                 rated &= (u >= 0)[:, None] & known_cand[None, :]
                 scores[rated] = -np.inf
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            top_scores = np.take_along_axis(scores, top, axis=1)
-            order = np.argsort(-top_scores, axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-            top_scores = np.take_along_axis(top_scores, order, axis=1)
-            frame = pd.DataFrame(
-                {
-                    USER_COL: np.repeat(user_ids[start : start + per_chunk], k),
-                    ITEM_COL: item_ids[top.ravel()],
-                    "score": top_scores.ravel(),
-                    "rank": np.tile(np.arange(1, k + 1), u.shape[0]),
-                }
-            )
-            frames.append(frame[np.isfinite(frame["score"].to_numpy())])
-        # excluded items score -inf and sort last: dropping them leaves ranks 1, 2, ...
-        return pd.concat(frames, ignore_index=True)
+            return scores
+
+        rows_per_block = max(1, PREDICT_BATCH_SIZE // max(1, self.n_items_, cand.shape[0]))
+        return top_k(
+            user_ids,
+            item_ids,
+            min(n_items, cand.shape[0]),
+            score_block,
+            row_col=USER_COL,
+            rows_per_block=rows_per_block,
+        )
 
     # score ---------------------------------------------------------------------------------
     def score(self, X, y=None, sample_weight=None):

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conformance_scores import ScoreRecommenderConformance
 
 from sk_grouprec.baselines import ALS, BPRMF, EASE, ItemKNN, MostPopular
 from sk_grouprec.baselines import item_knn as item_knn_module
+from sk_grouprec.testing import ScoreRecommenderConformance
 
 
 class TestMostPopular(ScoreRecommenderConformance):

@@ -57,6 +57,18 @@ class NonFiniteTrainingError(FloatingPointError, ValueError):
     A subclass of both :class:`FloatingPointError` and :class:`ValueError`. The message
     names the estimator and the epoch and suggests what to change (smaller ``lr_*``, larger
     ``reg_*``, smaller ``batch_size``, or rescaled ratings).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sk_grouprec.baselines import SVD, NonFiniteTrainingError
+    >>> X = pd.DataFrame({"user_id": [0, 0, 1, 1], "item_id": [0, 1, 0, 1]})
+    >>> y = np.array([1.0, 5.0, 5.0, 1.0])
+    >>> try:
+    ...     SVD(lr_all=1e6, n_epochs=5, random_state=0).fit(X, y)
+    ... except NonFiniteTrainingError as error:
+    ...     print("diverged")
+    diverged
     """
 
 
