@@ -17,8 +17,37 @@ adds two things to a plain shuffled iterator:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+
+#: training rows up to which the automatic batching is the plain 1024-row shuffle
+AUTO_BATCH_ROWS = 250_000
+AUTO_MAX_BATCH = 16_384
+AUTO_MAX_USER_BLOCK = 32
+
+
+def auto_batching(n_rows):
+    """``(batch_size, user_block)`` for ``n_rows`` training rows.
+
+    Up to about 350,000 rows: 1,024-row batches of fully shuffled rows (what MovieLens-size
+    data is tuned for). Beyond, the batch doubles with each doubling of the data
+    (``1024 * 2^round(log2(n_rows / 250,000))``, at most 16,384: 4,096 at a million rows)
+    and rows come in user blocks of ``min(32, batch_size // 128)`` rows, so that per-step
+    overheads and the per-user implicit-feedback gathers are shared by more rows: the cost
+    per rating then falls, instead of rising, as the data grows.
+
+    Examples
+    --------
+    >>> from sk_grouprec.dmtl._batching import auto_batching
+    >>> [auto_batching(n) for n in (80_000, 1_000_000, 5_000_000)]
+    [(1024, 1), (4096, 32), (16384, 32)]
+    """
+    factor = 2 ** max(0, round(math.log2(max(n_rows, 1) / AUTO_BATCH_ROWS)))
+    batch_size = min(AUTO_MAX_BATCH, 1024 * factor)
+    user_block = 1 if batch_size <= 1024 else min(AUTO_MAX_USER_BLOCK, batch_size // 128)
+    return batch_size, user_block
 
 
 def user_blocked_order(users, block, generator):

@@ -12,6 +12,8 @@ optimiser step costs the batch's distinct rows and nothing more.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch.nn import functional as F
 
@@ -24,9 +26,10 @@ def _coalesced(rows, values, shape):
 
 class _RowLookup(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, weight, index, padding_idx):
-        rows, inverse = torch.unique(index.reshape(-1), return_inverse=True)
-        ctx.save_for_backward(rows, inverse)
+    def forward(ctx, weight, index, padding_idx, rows, inverse):
+        if rows is None:
+            rows, inverse = torch.unique(index.reshape(-1), return_inverse=True)
+        ctx.save_for_backward(rows, inverse.reshape(-1))
         ctx.shape, ctx.padding_idx = weight.shape, padding_idx
         return F.embedding(index, weight)
 
@@ -37,7 +40,7 @@ class _RowLookup(torch.autograd.Function):
         summed = grad.new_zeros(rows.shape[0], ctx.shape[1]).index_add_(0, inverse, grad)
         if ctx.padding_idx is not None:
             summed = summed.masked_fill((rows == ctx.padding_idx).unsqueeze(1), 0.0)
-        return _coalesced(rows, summed, ctx.shape), None, None
+        return _coalesced(rows, summed, ctx.shape), None, None, None, None
 
 
 class _BagSum(torch.autograd.Function):
@@ -51,16 +54,32 @@ class _BagSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         columns, offsets, weights = ctx.saved_tensors
+        n_bags = offsets.shape[0]
         lengths = torch.diff(offsets, append=offsets.new_tensor([columns.shape[0]]))
-        bag = torch.repeat_interleave(torch.arange(offsets.shape[0], device=grad.device), lengths)
-        rows, inverse = torch.unique(columns, return_inverse=True)
-        contrib = grad[bag] * weights.unsqueeze(1)
-        summed = grad.new_zeros(rows.shape[0], ctx.shape[1]).index_add_(0, inverse, contrib)
-        return _coalesced(rows, summed, ctx.shape), None, None, None
+        bag = torch.repeat_interleave(torch.arange(n_bags, device=grad.device), lengths)
+        # the transposed selection (distinct columns x bags) in CSR form times the bags'
+        # gradient: about 3x faster on CPU than gathering and index-adding the positions
+        order = torch.argsort(columns)
+        rows, counts = torch.unique_consecutive(columns[order], return_counts=True)
+        crow = torch.zeros(rows.shape[0] + 1, dtype=torch.long, device=grad.device)
+        torch.cumsum(counts, 0, out=crow[1:])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            selection = torch.sparse_csr_tensor(
+                crow,
+                bag[order],
+                weights[order].to(grad.dtype),
+                (rows.shape[0], n_bags),
+                check_invariants=False,
+            )
+        return _coalesced(rows, selection @ grad, ctx.shape), None, None, None
 
 
-def row_lookup(weight, index, padding_idx=None):
+def row_lookup(weight, index, padding_idx=None, unique=None):
     """``weight[index]`` with a coalesced sparse gradient (zero on ``padding_idx``).
+
+    ``unique`` may pass ``torch.unique(index.reshape(-1), return_inverse=True)`` when the
+    caller has it already (several tables looked up with the same index).
 
     Examples
     --------
@@ -72,7 +91,8 @@ def row_lookup(weight, index, padding_idx=None):
     >>> g.indices().tolist(), g.values().tolist()
     ([[1, 3]], [[2.0, 2.0], [1.0, 1.0]])
     """
-    return _RowLookup.apply(weight, index, padding_idx)
+    rows, inverse = (None, None) if unique is None else unique
+    return _RowLookup.apply(weight, index, padding_idx, rows, inverse)
 
 
 def bag_sum(weight, columns, offsets, weights):

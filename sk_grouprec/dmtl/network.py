@@ -127,9 +127,9 @@ class EntityTower(nn.Module):
         self.sparse_gradients = bool(enabled)
         return self
 
-    def _lookup(self, table, index):
-        if getattr(self, "sparse_gradients", False):  # (models pickled before the flag)
-            return row_lookup(table.weight, index, self.unknown_index)
+    def _lookup(self, table, index, unique):
+        if unique is not None:
+            return row_lookup(table.weight, index, self.unknown_index, unique)
         return table(index)
 
     def forward(self, index, context=None, features=None):
@@ -141,10 +141,14 @@ class EntityTower(nn.Module):
         x = self.features[index] if features is None else features
         parts = [x]
         emb = None
+        # sparse gradients: the batch's distinct rows, found once for every table
+        unique = None
+        if getattr(self, "sparse_gradients", False):  # (models pickled before the flag)
+            unique = torch.unique(index.reshape(-1), return_inverse=True)
         if self.embedding is not None:
-            emb = self._lookup(self.embedding, index)
+            emb = self._lookup(self.embedding, index, unique)
             if self.implicit is not None:
-                emb = emb + self._implicit(index)
+                emb = emb + self._implicit(index, unique)
             parts.append(emb)
         if context is not None and context.shape[-1]:
             parts.append(context)
@@ -152,16 +156,17 @@ class EntityTower(nn.Module):
             h = x.new_zeros(index.shape + (self.hidden_size,))
         else:
             h = self.dropout(F.relu(self.linear(torch.cat(parts, dim=-1))))
-        bias = self._lookup(self.bias, index).squeeze(-1) if self.bias is not None else x.new_zeros(index.shape)
+        bias = self._lookup(self.bias, index, unique).squeeze(-1) if self.bias is not None else x.new_zeros(index.shape)
         if emb is None:
             emb = x.new_zeros(index.shape + (0,))
         return h, emb, bias
 
-    def _implicit(self, index):
+    def _implicit(self, index, unique=None):
         # normalised sum of implicit vectors over each distinct row's history, gathered back:
         # the cost is the total history length of the batch's distinct rows, not the table's
-        flat = index.reshape(-1)
-        rows, inverse = torch.unique(flat, return_inverse=True)
+        if unique is None:
+            unique = torch.unique(index.reshape(-1), return_inverse=True)
+        rows, inverse = unique
         starts = self.history_indptr[rows]
         lengths = self.history_indptr[rows + 1] - starts
         offsets = torch.cumsum(lengths, 0) - lengths
