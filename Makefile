@@ -13,7 +13,7 @@ export SK_GROUPREC_DATA
 $(VENV)/.dev-installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed,docs]"
+	$(PY) -m pip install --quiet $(TORCH_PIN) -e ".[dev,bench,distributed,docs,implicit]"
 	touch $@
 
 test: $(VENV)/.dev-installed

@@ -1,97 +1,80 @@
-"""Run the full benchmark and write ``benchmarks/RESULTS.md`` from its output.
+"""Record benchmark sections into ``benchmarks/RESULTS.md``, one section at a time or all.
 
-Usage (from the repository root; about 25 minutes on 2 cores without the scale sections,
-plus about 30 more for them)::
+Usage (from the repository root)::
 
-    python benchmarks/record_results.py               # every section
-    python benchmarks/record_results.py --skip-scale  # without the 1M/5M synthetic runs
+    python benchmarks/record_results.py --list                 # sections, status, cost
+    python benchmarks/record_results.py --section ml-100k      # re-record one section
+    python benchmarks/record_results.py --section itm-rec --section ml-100k-canonical
+    python benchmarks/record_results.py --all                  # every section (scale: long)
+    python benchmarks/record_results.py --all --skip-scale
+    python benchmarks/record_results.py --section ml-100k --reuse   # from the last run's files
 
-Every number in RESULTS.md comes from the report files this script's runs write; the prose
-around them is fixed text, and the comparison with the paper is computed, not typed.
+A section runs ``benchmarks/run.py`` with the arguments of :data:`SECTIONS` (output in
+``benchmarks/output/<section>/``) and replaces its own block of RESULTS.md; the other
+sections are kept as they are, so sections can be recorded at different times. Each block
+names the command, date, machine, load, versions and wall time of its run. Every number
+comes from the report files of that run; the prose is fixed text of this script and the
+comparisons are computed, not typed.
+
+A new section is one :class:`Section` entry in :data:`SECTIONS` (usually running a new
+``--dataset`` of run.py, registered in its ``DATASETS``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-OUTPUT = HERE / "output"
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 
+from grouprec_bench.report import load_average  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+FIGURES = HERE / "figures"
 #: numbers reported in the DMTL paper (arXiv 2504.06274), protocol unpublished
-PAPER = {"ml-100k": {"precision@10": 0.6867, "recall@10": 0.8063}, "itm-rec": {"precision@10": 0.3182, "recall@10": 0.9306}}
-
-RUNS = {
-    "ml-100k": ["--dataset", "ml-100k", "--compare-surprise"],
-    "ml-100k-canonical": ["--dataset", "ml-100k", "--protocol", "canonical", "--models", "DMTL,SVDpp,KNNBaseline"],
-    "itm-rec": ["--dataset", "itm-rec"],
-    "ml-100k-ablation": ["--dataset", "ml-100k", "--ablation"],
-    "itm-rec-ablation": ["--dataset", "itm-rec", "--ablation"],
-    # one process per model, so that the two can run side by side on two cores
-    "scale-dmtl": ["--dataset", "scale", "--models", "DMTL", "--sizes", "100000,1000000,5000000"],
-    "scale-svdpp": ["--dataset", "scale", "--models", "SVDpp", "--sizes", "100000,1000000,5000000"],
-}
-#: the scale runs use one thread each (they were run side by side on the two cores)
-SCALE_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-TITLES = {
-    "ml-100k": "MovieLens 100K, 5-fold cross-validation",
-    "ml-100k-canonical": "MovieLens 100K, canonical splits u1..u5",
-    "itm-rec": "ITM-Rec",
-    "ml-100k-ablation": "Ablation of the multi-task options, MovieLens 100K",
-    "itm-rec-ablation": "Ablation of the multi-task options, ITM-Rec individual ratings",
-    "scale-dmtl": "Scale: GroupDMTLRecommender on synthetic ratings",
-    "scale-svdpp": "Scale: SVD++ on synthetic ratings",
-}
-
-INTRO = """# Benchmark results
-
-Produced by `python benchmarks/record_results.py` (each section names the exact
-`benchmarks/run.py` command it ran, with date, machine and versions). Nothing here is typed by
-hand: re-running the script rewrites this file. Per-fold values are in
-`benchmarks/output/<section>/folds.csv` after a run.
-
-Metric definitions are those of `sk_grouprec.metrics`: Precision/Recall@10 under the
-Surprise-FAQ protocol (`precision@10`, `recall@10`: recommended = in the user's top 10 of
-their test items *and* estimate >= 3.5; relevant = true rating >= 3.5) and the hit-based
-protocol (`hit_precision@10`, `hit_recall@10`: every top-10 test item counts as recommended;
-users without a relevant test item left out); NDCG@10 with the true rating as gain. Profiling
-scores are macro averages over the KMeans groups of the pipeline's own grouper. Times are
-seconds per fold (fit includes KMeans for DMTL); memory is the peak increase of resident
-memory during fit and predict. The scale sections run with `OMP_NUM_THREADS=1`
-(one thread per model; the DMTL and SVD++ scale runs shared the machine's two cores).
-"""
+PAPER = {"ml-100k": {"precision@10": 0.6867, "recall@10": 0.8063},
+         "itm-rec": {"precision@10": 0.3182, "recall@10": 0.9306}}
+#: the order of the pictures a run leaves in its output folder (others follow by name); all
+#: are copied to figures/<section>-<name>
+PICTURES = ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png", "fit_time.png")
 
 
-def paper_comparison(section, folds_csv):
-    folds = pd.read_csv(folds_csv)
-    dmtl = folds[folds["model"] == "DMTL"]
-    if dmtl.empty:
-        return ""
-    paper = PAPER[section]
-    lines = [
-        "",
-        "**Against the paper** (the paper does not publish its protocol; ours is stated above):",
-        "",
-        "| metric | paper | ours, Surprise-FAQ protocol | ours, hit protocol | ours vs paper |",
-        "|---|---|---|---|---|",
-    ]
-    for metric, reported in paper.items():
-        faq = dmtl[metric].mean()
-        hit = dmtl[f"hit_{metric}"].mean()
-        best = max(faq, hit)
-        verdict = "below the paper under both protocols" if best < reported else "at or above the paper under at least one protocol"
-        lines.append(f"| {metric} | {reported:.4f} | {faq:.4f} | {hit:.4f} | {verdict} |")
-    return "\n".join(lines) + "\n"
+def paper_comparison(dataset):
+    """A function writing the comparison of DMTL's numbers with the paper's on ``dataset``."""
+
+    def compare(output):
+        folds = pd.read_csv(output / "folds.csv")
+        dmtl = folds[folds["model"] == "DMTL"]
+        if dmtl.empty:
+            return ""
+        lines = ["", "**Against the paper** (the paper does not publish its protocol; ours is stated above):",
+                 "", "| metric | paper | ours, Surprise-FAQ protocol | ours, hit protocol | ours vs paper |",
+                 "|---|---|---|---|---|"]
+        for metric, reported in PAPER[dataset].items():
+            faq, hit = dmtl[metric].mean(), dmtl[f"hit_{metric}"].mean()
+            verdict = ("below the paper under both protocols" if max(faq, hit) < reported
+                       else "at or above the paper under at least one protocol")
+            lines.append(f"| {metric} | {reported:.4f} | {faq:.4f} | {hit:.4f} | {verdict} |")
+        return "\n".join(lines) + "\n"
+
+    return compare
 
 
-def surprise_comparison(folds_csv):
+def surprise_comparison(output):
     """Speed-up and RMSE difference of each baseline against Surprise's implementation."""
-    folds = pd.read_csv(folds_csv)
+    folds = pd.read_csv(output / "folds.csv")
     theirs = folds[folds["model"].str.startswith("Surprise:")]
     if theirs.empty:
         return ""
@@ -108,10 +91,10 @@ def surprise_comparison(folds_csv):
     return "\n".join(lines) + "\n"
 
 
-def ablation_verdicts(folds_csv, tolerance=1.0):
+def ablation_verdicts(output, tolerance=1.0):
     """One line per option: better, worse or no clear difference than the paper's model,
     judged per metric by the mean difference against the standard error over folds."""
-    folds = pd.read_csv(folds_csv)
+    folds = pd.read_csv(output / "folds.csv")
     base = folds[folds["model"] == "DMTL"].set_index("fold")
     lines = ["", "**What helped and what did not** (difference to the paper's `DMTL` on the same folds; "
              "\"no clear difference\" when the mean paired difference is within one standard error):", ""]
@@ -134,46 +117,175 @@ def ablation_verdicts(folds_csv, tolerance=1.0):
     return "\n".join(lines) + "\n"
 
 
-def run(section, extra):
-    output = OUTPUT / section
-    command = [sys.executable, str(HERE / "run.py"), *RUNS[section], "--output", str(output), *extra]
-    env = dict(os.environ)
-    if section.startswith("scale"):
-        env.update(SCALE_ENV)
-    print("+", " ".join(command), flush=True)
-    subprocess.run(command, check=True, env=env)
-    return output
+def group_report(output):
+    """The group-rating table a run wrote under ``groups/`` (ITM-Rec)."""
+    path = output / "groups" / "report.md"
+    return "\n" + path.read_text() if path.exists() else ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One block of RESULTS.md: the run.py arguments that produce it, the computed additions
+    below its report (functions of the output folder returning markdown), the environment
+    variables of the run and a rough cost (for ``--list``)."""
+
+    title: str
+    arguments: tuple
+    additions: tuple[Callable, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    cost: str = ""
+
+
+ONE_THREAD = (("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"))
+#: the sections of RESULTS.md, in the order they appear
+SECTIONS = {
+    "ml-100k": Section("MovieLens 100K, 5-fold cross-validation",
+                       ("--dataset", "ml-100k", "--compare-surprise"),
+                       (paper_comparison("ml-100k"), surprise_comparison), cost="about 5 min"),
+    "ml-100k-canonical": Section("MovieLens 100K, canonical splits u1..u5",
+                                 ("--dataset", "ml-100k", "--protocol", "canonical",
+                                  "--models", "DMTL,SVDpp,KNNBaseline"), cost="about 1.5 min"),
+    "itm-rec": Section("ITM-Rec", ("--dataset", "itm-rec"),
+                       (paper_comparison("itm-rec"), group_report), cost="about 1.5 min"),
+    "ml-100k-ablation": Section("Ablation of the multi-task options, MovieLens 100K",
+                                ("--dataset", "ml-100k", "--ablation"), (ablation_verdicts,),
+                                cost="about 20 min"),
+    "itm-rec-ablation": Section("Ablation of the multi-task options, ITM-Rec individual ratings",
+                                ("--dataset", "itm-rec", "--ablation"), (ablation_verdicts,),
+                                cost="about 1 min"),
+    "implicit": Section("Top-N baselines on implicit feedback, beside the implicit package",
+                        ("--dataset", "implicit"), environment=ONE_THREAD, cost="about 3 min"),
+    "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
+                     ("--dataset", "scale"), environment=ONE_THREAD,
+                     cost="about 75 min before the speed-ups"),
+}
+
+INTRO = """# Benchmark results
+
+Written by `python benchmarks/record_results.py`, one section at a time
+(`--section <name>`) or all of them (`--all`); `--list` shows the sections. Each section
+names the exact `benchmarks/run.py` command it ran, with its date, machine, load, versions
+and wall time. Nothing here is typed by hand: re-recording a section rewrites its block and
+keeps the others. Per-fold values are in `benchmarks/output/<section>/folds.csv` after a run.
+
+Metric definitions are those of `sk_grouprec.metrics`: Precision/Recall@10 under the
+Surprise-FAQ protocol (`precision@10`, `recall@10`: recommended = in the user's top 10 of
+their test items *and* estimate >= 3.5; relevant = true rating >= 3.5) and the hit-based
+protocol (`hit_precision@10`, `hit_recall@10`: every top-10 test item counts as recommended;
+users without a relevant test item left out); NDCG@10 with the true rating as gain. Profiling
+scores are macro averages over the KMeans groups of the pipeline's own grouper. Times are
+seconds per fold (fit includes KMeans for DMTL); memory is the peak increase of resident
+memory during fit and predict. The scale section runs with one thread (`OMP_NUM_THREADS=1`,
+`torch.set_num_threads(1)`), each fit alone in its own process.
+"""
+
+_BLOCK = re.compile(r"<!-- section (?P<name>[\w.-]+) -->\n(?P<body>.*?)<!-- end section (?P=name) -->\n?",
+                    re.DOTALL)
+
+
+def read_blocks(path):
+    """``{section: block text}`` of an existing RESULTS.md, in file order."""
+    if not path.exists():
+        return {}
+    return {m["name"]: m["body"] for m in _BLOCK.finditer(path.read_text())}
+
+
+def write_results(path, blocks):
+    """The intro, then the known sections in :data:`SECTIONS` order, then any others."""
+    order = [name for name in SECTIONS if name in blocks] + [n for n in blocks if n not in SECTIONS]
+    parts = [INTRO]
+    for name in order:
+        parts.append(f"\n<!-- section {name} -->\n{blocks[name].strip()}\n<!-- end section {name} -->\n")
+    path.write_text("".join(parts))
+
+
+def run_command(name):
+    """The run.py command of a section, relative to the repository root."""
+    return ["benchmarks/run.py", *SECTIONS[name].arguments, "--output", f"benchmarks/output/{name}"]
+
+
+def run(name):
+    """Run a section's benchmark from the repository root; return (seconds, load before)."""
+    section = SECTIONS[name]
+    command = run_command(name)
+    env = {**os.environ, **dict(section.environment)}
+    print("+", " ".join(f"{k}={v}" for k, v in section.environment), "python", " ".join(command),
+          flush=True)
+    load = load_average()
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *command], check=True, env=env, cwd=REPO)
+    return time.perf_counter() - start, load
+
+
+def copy_figures(name, output, old_block=""):
+    """Replace the section's figures (those its previous block links to) with the pictures
+    of its output folder, as ``figures/<section>-<picture>``; return the new links."""
+    for old in re.findall(r"\]\(figures/([^)]+)\)", old_block):
+        (FIGURES / old).unlink(missing_ok=True)
+    links = []
+    for picture in sorted(output.glob("*.png"), key=lambda p: (PICTURES + (p.name,)).index(p.name)):
+        target = FIGURES / f"{name}-{picture.name}"
+        FIGURES.mkdir(exist_ok=True)
+        target.write_bytes(picture.read_bytes())
+        links.append(f"\n![{name} {picture.name}](figures/{target.name})\n")
+    return links
+
+
+def block(name, wall_time=None, load=None, old_block=""):
+    """The markdown block of a section from its output folder."""
+    section = SECTIONS[name]
+    output = HERE / "output" / name
+    env = " ".join(f"{k}={v}" for k, v in section.environment)
+    ran = f"`{env + ' ' if env else ''}python {' '.join(run_command(name))}`"
+    date = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    if wall_time is None:
+        recorded = (f"Assembled with `python benchmarks/record_results.py --section {name} --reuse` "
+                    f"on {date} from the outputs of {ran}")
+    else:
+        recorded = (f"Recorded with `python benchmarks/record_results.py --section {name}` on {date}, "
+                    f"which ran {ran} (wall time {wall_time:.0f} s; load average before the run, "
+                    f"1/5/15 min: {load})")
+    parts = [f"## {section.title}\n", recorded + ".\n", (output / "report.md").read_text()]
+    parts += [addition(output) for addition in section.additions]
+    parts += copy_figures(name, output, old_block)
+    return "\n".join(parts)
+
+
+def list_sections(path):
+    recorded = read_blocks(path)
+    for name, section in SECTIONS.items():
+        status = "recorded" if name in recorded else "not recorded"
+        print(f"{name:20s} {status:13s} {section.cost:14s}  python {' '.join(run_command(name))}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-scale", action="store_true", help="leave out the scale-* sections")
-    parser.add_argument("--sections", default=",".join(RUNS), help="comma-separated subset of " + ", ".join(RUNS))
-    parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
-    parser.add_argument("--reuse", action="store_true", help="assemble from existing outputs without running")
+    parser.add_argument("--section", action="append", default=[], metavar="NAME",
+                        help="section to (re)record, repeatable or comma-separated: " + ", ".join(SECTIONS))
+    parser.add_argument("--all", action="store_true", help="every section")
+    parser.add_argument("--skip-scale", action="store_true", help="with --all: leave out scale")
+    parser.add_argument("--list", action="store_true", help="list the sections and their status")
+    parser.add_argument("--reuse", action="store_true",
+                        help="write the blocks from the existing outputs without running")
+    parser.add_argument("--results", default=str(RESULTS), help="file to update (default RESULTS.md)")
     args = parser.parse_args(argv)
-    sections = [s for s in args.sections.split(",") if s and not (args.skip_scale and s.startswith("scale"))]
-    parts = [INTRO]
-    for section in sections:
-        output = OUTPUT / section if args.reuse else run(section, [])
-        parts.append(f"\n## {TITLES[section]}\n")
-        parts.append((output / "report.md").read_text())
-        if section in PAPER:
-            parts.append(paper_comparison(section, output / "folds.csv"))
-        parts.append(surprise_comparison(output / "folds.csv") if (output / "folds.csv").exists() else "")
-        if section.endswith("-ablation"):
-            parts.append(ablation_verdicts(output / "folds.csv"))
-        groups = output / "groups" / "report.md"
-        if groups.exists():
-            parts.append("\n" + groups.read_text())
-        for picture in ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png"):
-            if (output / picture).exists():
-                target = HERE / "figures" / f"{section}-{picture}"
-                target.parent.mkdir(exist_ok=True)
-                target.write_bytes((output / picture).read_bytes())
-                parts.append(f"\n![{section} {picture}](figures/{target.name})\n")
-    Path(args.results).write_text("\n".join(parts))
-    print(f"wrote {args.results}")
+    results = Path(args.results)
+    if args.list:
+        list_sections(results)
+        return
+    names = [n for text in args.section for n in text.split(",") if n]
+    if args.all:
+        names = [n for n in SECTIONS if not (args.skip_scale and n == "scale")]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown or not names:
+        parser.error(f"choose --all or --section among {', '.join(SECTIONS)}"
+                     + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    for name in names:
+        wall_time, load = (None, None) if args.reuse else run(name)
+        blocks = read_blocks(results)
+        blocks[name] = block(name, wall_time, load, blocks.get(name, ""))
+        write_results(results, blocks)  # after each section, so a failure later keeps it
+        print(f"recorded section {name} in {os.path.relpath(results)}")
 
 
 if __name__ == "__main__":

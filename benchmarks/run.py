@@ -1,5 +1,6 @@
 """The benchmark: the DMTL paper's tables, reproduced side by side with the baselines.
 
+The one entry point of the benchmarks (``record_results.py`` runs it to write RESULTS.md).
 Usage (from the repository root)::
 
     python benchmarks/run.py                            # MovieLens 100K, 5-fold CV, every model
@@ -7,15 +8,21 @@ Usage (from the repository root)::
     python benchmarks/run.py --protocol canonical       # MovieLens u1..u5 splits
     python benchmarks/run.py --models DMTL,SVDpp --folds 2
     python benchmarks/run.py --compare-surprise         # add Surprise's own implementations
-    python benchmarks/run.py --dataset scale --sizes 100000,1000000,5000000
     python benchmarks/run.py --ablation                 # each multi-task option of DMTL alone
     python benchmarks/run.py --models "DMTL[sharing=mmoe,lambda_profile=0.5],SVDpp"
+    python benchmarks/run.py --dataset scale            # fit time against 100K, 1M, 5M ratings
+    python benchmarks/run.py --dataset scale --sizes 20000,100000 --surprise-sizes 20000
+    python benchmarks/run.py --dataset implicit         # top-N baselines beside `implicit`
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
-over folds) is printed and written to ``<output>/report.md`` with the command, date, machine
-and versions; plots (metrics per model, DMTL training curves, t-SNE of the group profiles)
-go beside them. Metric definitions: ``sk_grouprec.metrics`` (Precision/Recall@10 under the
-Surprise-FAQ protocol and the hit-based one, threshold 3.5; NDCG@10 with linear gains).
+over folds) is printed and written to ``<output>/report.md`` with the command, date, machine,
+versions and wall time; plots go beside them. Metric definitions: ``sk_grouprec.metrics``
+(Precision/Recall@10 under the Surprise-FAQ protocol and the hit-based one, threshold 3.5;
+NDCG@10 with linear gains).
+
+Datasets are registered in :data:`DATASETS`: a name, the function that runs it
+(``run(args, output)``, writing ``report.md`` under ``output``) and, optionally, a function
+adding the dataset's own command-line options.
 """
 
 from __future__ import annotations
@@ -23,141 +30,53 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-from sklearn.model_selection import KFold
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from grouprec_bench import models as registry  # noqa: E402
-from grouprec_bench import report  # noqa: E402
-from grouprec_bench.evaluate import evaluate_fold, evaluate_profiling_baseline  # noqa: E402
+from grouprec_bench import implicit_compare, ratings, scale  # noqa: E402
 from grouprec_bench.groups import evaluate_itm_rec_groups  # noqa: E402
-from grouprec_bench.scale import run_scale  # noqa: E402
-
-DATASETS = ("ml-100k", "itm-rec", "synthetic", "scale")
-PROFILING_BASELINE = "Profiling baseline (LogReg)"
 
 
-def load(dataset, *, data_home=None, seed=0, size=20_000):
-    """``(X, y)`` of a dataset's individual ratings."""
-    from sk_grouprec.datasets import load_itm_rec, load_movielens_100k, make_group_ratings
+@dataclass(frozen=True)
+class Dataset:
+    """One ``--dataset`` choice: ``run(args, output)`` and its own options, if any."""
 
-    if dataset == "ml-100k":
-        return load_movielens_100k(data_home=data_home, return_X_y=True)
-    if dataset == "itm-rec":
-        return load_itm_rec(data_home=data_home, return_X_y=True)
-    if dataset == "synthetic":
-        n_users = max(60, size // 40)
-        return make_group_ratings(
-            n_users=n_users, n_items=max(40, size // 60), n_groups=6, n_ratings=size, random_state=seed
-        )
-    raise ValueError(f"unknown dataset {dataset!r}")
+    run: Callable
+    help: str
+    add_arguments: Callable | None = None
 
 
-def splits(X, y, args):
-    """Yield ``(fold, X_train, X_test, y_train, y_test)`` under the chosen protocol."""
-    y = pd.Series(np.asarray(y, dtype=float))
-    if args.protocol == "canonical":
-        if args.dataset != "ml-100k":
-            raise SystemExit("--protocol canonical exists for ml-100k only (u1..u5)")
-        from sk_grouprec.datasets import load_movielens_100k_split
-
-        for fold, name in enumerate(("u1", "u2", "u3", "u4", "u5")[: args.folds]):
-            X_train, X_test, y_train, y_test = load_movielens_100k_split(name, data_home=args.data_home)
-            yield fold, X_train, X_test, y_train, y_test
-        return
-    cv = KFold(n_splits=args.n_splits, shuffle=True, random_state=args.seed)
-    for fold, (train, test) in enumerate(cv.split(X)):
-        if fold >= args.folds:
-            break
-        yield fold, X.iloc[train], X.iloc[test], y.iloc[train], y.iloc[test]
+def run_itm_rec(args, output):
+    """ITM-Rec: individual ratings, then (unless ``--ablation``) the real groups' ratings."""
+    folds = ratings.run(args, output)
+    if not args.ablation:
+        evaluate_itm_rec_groups(args, folds, output / "groups")
 
 
-def protocol_text(args):
-    if args.protocol == "canonical":
-        return f"canonical MovieLens splits u1..u{args.folds} (80/20, disjoint test sets)"
-    return (
-        f"KFold(n_splits={args.n_splits}, shuffle=True, random_state={args.seed}) over rating rows, "
-        f"first {args.folds} fold(s); the same folds for every model. Precision/Recall@10: "
-        "Surprise-FAQ protocol and hit-based (threshold 3.5); NDCG@10 linear gains."
-    )
+def scale_arguments(parser):
+    group = parser.add_argument_group("--dataset scale")
+    group.add_argument("--sizes", default="100000,1000000,5000000",
+                       help="rating counts, comma-separated (default 100000,1000000,5000000)")
+    group.add_argument("--surprise-sizes", default=",".join(map(str, scale.SURPRISE_SIZES)),
+                       help="sizes at which Surprise's SVD++ runs beside ours (default "
+                            "100000,1000000; empty: never)")
+    group.add_argument("--threads", type=int, default=1, help="torch threads per fit (default 1)")
 
 
-def progress(total, description):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bench extra is optional for the smoke test
-        return _PlainProgress(total, description)
-    return tqdm(total=total, desc=description, unit="fit", file=sys.stderr)
-
-
-class _PlainProgress:
-    def __init__(self, total, description):
-        self.total, self.done, self.description = total, 0, description
-
-    def set_postfix_str(self, text):
-        print(f"[{self.done}/{self.total}] {self.description}: {text}", file=sys.stderr, flush=True)
-
-    def update(self, n=1):
-        self.done += n
-
-    def close(self):
-        pass
-
-
-def run_individual(args, output):
-    """Cross-validate every model on individual ratings; return the per-fold table."""
-    X, y = load(args.dataset, data_home=args.data_home, seed=args.seed, size=args.size)
-    names = list(args.models)
-    if args.compare_surprise:
-        if not registry.surprise_available():
-            raise SystemExit("--compare-surprise needs Surprise: pip install -e '.[bench]'")
-        names += [f"Surprise:{n}" for n in args.models if n in registry.BASELINES]
-    with_profiling = any(n.startswith("DMTL") for n in names)
-    fold_list = list(splits(X, y, args))
-    bar = progress(len(fold_list) * (len(names) + with_profiling), f"{args.dataset}")
-    rows, last_dmtl, last_test = [], None, None
-    for fold, X_train, X_test, y_train, y_test in fold_list:
-        for name in names:
-            bar.set_postfix_str(f"{name} fold {fold + 1}")
-            model = registry.build(name, args.seed, quick=args.quick, dataset=args.dataset)
-            row, fitted = evaluate_fold(model, X_train, y_train, X_test, y_test)
-            rows.append({"model": name, "fold": fold, **row})
-            if name == "DMTL" or (last_dmtl is None and name.startswith("DMTL")):
-                last_dmtl, last_test = fitted, X_test
-            bar.update()
-        if with_profiling:
-            bar.set_postfix_str(f"profiling baseline fold {fold + 1}")
-            row = evaluate_profiling_baseline(
-                X_train, X_test, seed=args.seed, n_groups=registry.N_GROUPS.get(args.dataset, 20)
-            )
-            rows.append({"model": PROFILING_BASELINE, "fold": fold, **row})
-            bar.update()
-    bar.close()
-    folds = pd.DataFrame(rows)
-    summary = report.summary_table(folds)
-    title = f"{args.dataset}: individual ratings"
-    text = report.write_outputs(folds, summary, title, protocol_text(args), output)
-    print(text)
-    if not args.no_plots:
-        report.plot_metrics(summary, output / "metrics.png")
-        if last_dmtl is not None:
-            plot_dmtl(last_dmtl, last_test, output, seed=args.seed)
-    return folds
-
-
-def plot_dmtl(pipeline, X_test, output, *, seed=0, max_points=3000):
-    """Training curves and the t-SNE map of z_g from the last fold's fitted DMTL."""
-    dmtl = pipeline[-1]
-    report.plot_training_curves(dmtl.history_, output / "dmtl_training_curves.png")
-    sample = X_test.sample(min(max_points, len(X_test)), random_state=seed)
-    grouped = pipeline[:-1].transform(sample)
-    profiles = dmtl.group_profile(grouped)
-    report.plot_group_profiles(profiles, grouped["group_id"].to_numpy(), output / "group_profiles_tsne.png", seed=seed)
+#: ``--dataset`` choices; a new benchmark adds one entry (and a section of record_results.py)
+DATASETS = {
+    "ml-100k": Dataset(ratings.run, "MovieLens 100K individual ratings"),
+    "itm-rec": Dataset(run_itm_rec, "ITM-Rec individual ratings and real groups"),
+    "synthetic": Dataset(ratings.run, "make_group_ratings at --size ratings (smoke runs)"),
+    "scale": Dataset(scale.run, "fit time and memory against data size", scale_arguments),
+    "implicit": Dataset(implicit_compare.run,
+                        "top-N baselines beside the implicit package (Mafengwo, MovieLens implicit)"),
+}
 
 
 def split_models(text):
@@ -174,12 +93,13 @@ def split_models(text):
     return [n for n in names if n]
 
 
-def parse_args(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", choices=DATASETS, default="ml-100k")
+    parser.add_argument("--dataset", choices=tuple(DATASETS), default="ml-100k",
+                        help="; ".join(f"{name}: {d.help}" for name, d in DATASETS.items()))
     parser.add_argument("--models", default=None,
                         help="comma-separated: DMTL, DMTL[param=value,...] variants and baseline "
-                             "class names (default: DMTL and every baseline)")
+                             "class names (default: DMTL and every baseline; scale: DMTL,SVDpp)")
     parser.add_argument("--ablation", action="store_true",
                         help="run the paper's DMTL and each multi-task option alone "
                              "(sharing, task_refinement, task_weighting, lambda_profile=0, no attention)")
@@ -190,13 +110,19 @@ def parse_args(argv=None):
     parser.add_argument("--compare-surprise", action="store_true",
                         help="add Surprise's implementations of the chosen baselines (bench extra)")
     parser.add_argument("--data-home", default=None, help="folder with ml-100k/ and itm-rec/")
-    parser.add_argument("--output", default=None, help="output folder (default benchmarks/output/<dataset>)")
-    parser.add_argument("--size", type=int, default=20_000, help="ratings of the synthetic dataset")
-    parser.add_argument("--sizes", default="100000,1000000,5000000",
-                        help="rating counts of --dataset scale (comma-separated)")
+    parser.add_argument("--output", default=None,
+                        help="output folder (default benchmarks/output/<dataset>)")
+    parser.add_argument("--size", type=int, default=20_000, help="ratings of --dataset synthetic")
     parser.add_argument("--quick", action="store_true", help="few epochs: a smoke run, not a result")
     parser.add_argument("--no-plots", action="store_true")
-    args = parser.parse_args(argv)
+    for dataset in DATASETS.values():
+        if dataset.add_arguments is not None:
+            dataset.add_arguments(parser)
+    return parser
+
+
+def parse_args(argv=None):
+    args = build_parser().parse_args(argv)
     args.models_given = args.models is not None
     if args.models is None:
         args.models = ",".join(registry.ABLATION_MODELS if args.ablation else registry.DEFAULT_MODELS)
@@ -209,18 +135,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    args.started = time.perf_counter()
     default_name = args.dataset + ("-ablation" if args.ablation else "")
     output = Path(args.output) if args.output else HERE / "output" / default_name
-    start = time.perf_counter()
-    if args.dataset == "scale":
-        sizes = [int(s) for s in args.sizes.split(",")]
-        models = args.models if args.models_given else registry.SCALE_DEFAULT
-        run_scale(sizes, output, models=models, seed=args.seed, quick=args.quick)
-    else:
-        folds = run_individual(args, output)
-        if args.dataset == "itm-rec" and not args.ablation:
-            evaluate_itm_rec_groups(args, folds, output / "groups")
-    print(f"\nfinished in {time.perf_counter() - start:.0f} s; outputs in {output}", file=sys.stderr)
+    DATASETS[args.dataset].run(args, output)
+    print(f"\nfinished in {time.perf_counter() - args.started:.0f} s; outputs in {output}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

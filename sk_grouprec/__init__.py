@@ -8,11 +8,15 @@ The public names, each one hop from here:
 - :class:`GroupAggregator` (:mod:`sk_grouprec.aggregation`): group ratings from any
   individual estimator with an aggregation strategy;
 - :mod:`sk_grouprec.baselines`: SVD, SVD++, NMF, k-NN variants, Slope One, co-clustering...;
-- :mod:`sk_grouprec.metrics`: RMSE, Precision/Recall@k, NDCG@k, profiling scores, scorers;
-- :mod:`sk_grouprec.datasets`: MovieLens 100K, ITM-Rec, synthetic group ratings.
+- :mod:`sk_grouprec.metrics`: RMSE, Precision/Recall@k, NDCG@k, profiling scores, top-N
+  metrics (sampled HR@K / NDCG@K, full-catalogue Recall@K / NDCG@K), scorers;
+- :mod:`sk_grouprec.model_selection`: :class:`~sk_grouprec.model_selection.LeaveKOut`,
+  hold out interactions per user or group for tuning;
+- :mod:`sk_grouprec.datasets`: MovieLens 100K, ITM-Rec, Mafengwo, any AGREE/ConsRec folder,
+  synthetic group ratings.
 """
 
-from . import baselines, datasets, metrics
+from . import baselines, datasets, metrics, model_selection
 from .aggregation import GroupAggregator
 from .dmtl import GroupDMTLRecommender
 from .grouping import KMeansGrouper
@@ -26,5 +30,6 @@ __all__ = [
     "baselines",
     "datasets",
     "metrics",
+    "model_selection",
     "__version__",
 ]

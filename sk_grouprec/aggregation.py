@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PREDICT_BATCH_SIZE, _unique
+from ._implicit import is_score_estimator
+from ._topk import top_k
 from ._validation import (
     GROUP_COL,
     ITEM_COL,
@@ -21,7 +23,7 @@ from ._validation import (
 )
 from .grouping import check_membership
 
-__all__ = ["GroupAggregator", "STRATEGIES"]
+__all__ = ["GroupAggregator", "SCORE_STRATEGIES", "STRATEGIES"]
 
 STRATEGIES = (
     "average",
@@ -33,6 +35,8 @@ STRATEGIES = (
     "average_without_misery",
 )
 _NEEDS_THRESHOLD = ("approval", "average_without_misery")
+#: The strategies that make sense on ranking scores (see the class docstring).
+SCORE_STRATEGIES = ("average", "least_misery", "most_pleasure", "borda")
 _ROW = "__grouprec_row__"
 
 
@@ -72,6 +76,23 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         item is vetoed and gets the lowest member rating, which is below ``threshold`` and
         so below every non-vetoed item of the group.
 
+    **Score estimators** (implicit feedback). With an inner estimator that predicts
+    ranking scores (the top-N baselines such as :class:`~sk_grouprec.baselines.BPRMF`,
+    fitted with ``y=None``), each member's scores are first **standardised per member**:
+    ``(s - m_u) / sd_u``, where ``m_u`` and ``sd_u`` are the mean and standard deviation of
+    member ``u``'s scores over the whole training catalogue (``items_``), computed once in
+    ``fit`` (``sd_u = 1`` when a member's scores are constant). Raw scores are only
+    comparable within one user: a BPR user with larger factors has scores spread wider,
+    and would otherwise dominate an average or decide a least-misery minimum alone. The
+    catalogue (rather than the query's candidates) is the reference so that a row's group
+    score does not depend on the other rows of the query. Then ``average``,
+    ``least_misery`` and ``most_pleasure`` apply to the standardised scores, and
+    ``borda`` to each member's ranks (points in ``[0, 1]``, invariant to the
+    standardisation). ``multiplicative``, ``approval`` and ``average_without_misery`` need
+    ratings on a fixed scale (positive values, a rating threshold) and are refused in
+    ``fit``. Group scores are not clipped (there is no rating scale); unknown groups get
+    ``0.0``, the average standardised score.
+
     Parameters
     ----------
     estimator : estimator object
@@ -94,9 +115,14 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
     n_groups_ : int
         Number of groups in ``members_``.
     global_mean_ : float
-        Mean training rating: the prediction for a group absent from ``members_``.
-    rating_range_ : tuple of float
-        Lowest and highest training rating (the scale of ``predict``).
+        Mean training rating: the prediction for a group absent from ``members_`` (``0.0``
+        with a score estimator).
+    rating_range_ : tuple of float or None
+        Lowest and highest training rating (the scale of ``predict``); ``None`` with a
+        score estimator.
+    member_score_mean_, member_score_std_ : pandas.Series or None
+        With a score estimator, each member's mean and standard deviation of scores over
+        ``items_`` (indexed by ``user_id``); ``None`` otherwise.
     items_ : ndarray
         The items seen in ``fit`` (default candidates of :meth:`recommend`).
 
@@ -136,16 +162,18 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         self.threshold = threshold
 
     # fit ---------------------------------------------------------------------------------
-    def fit(self, X, y, groups=None):
-        """Fit the inner estimator on individual ratings and record group membership.
+    def fit(self, X, y=None, groups=None):
+        """Fit the inner estimator on individual ratings (or implicit feedback) and record
+        group membership.
 
         Parameters
         ----------
         X : pandas.DataFrame
             Individual interactions (``user_id``, ``item_id``, optional features; and
             ``group_id`` when ``groups`` is omitted).
-        y : array-like of shape (n_interactions,)
-            Individual ratings.
+        y : array-like of shape (n_interactions,) or None
+            Individual ratings. ``None`` (implicit feedback: every row is a positive) needs
+            an inner score estimator, such as the top-N baselines.
         groups : pandas.DataFrame, optional
             Membership table with columns ``group_id`` and ``user_id`` (one row per
             membership; exact duplicates are dropped). Default: the distinct
@@ -157,6 +185,14 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         """
         check_choice(self.strategy, "strategy", STRATEGIES)
         X = check_interactions(X, require_group=groups is None, estimator_name="GroupAggregator")
+        if is_score_estimator(self.estimator):
+            return self._fit_scores(X, y, groups)
+        if y is None:
+            raise ValueError(
+                f"GroupAggregator: y=None (implicit feedback) needs an inner estimator that "
+                f"predicts ranking scores (MostPopular, ItemKNN, BPRMF, ALS, EASE); "
+                f"{type(self.estimator).__name__} predicts ratings and needs y."
+            )
         ratings = check_ratings(y, X.shape[0], estimator_name="GroupAggregator")
         if self.strategy in _NEEDS_THRESHOLD:
             if (
@@ -173,14 +209,39 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
                 "strategy='multiplicative' needs positive ratings; the lowest training rating "
                 f"is {ratings.min()}."
             )
-        members = check_membership(X[[GROUP_COL, USER_COL]] if groups is None else groups)
-        self.members_ = members[[GROUP_COL, USER_COL]].drop_duplicates().reset_index(drop=True)
-        self.n_groups_ = int(self.members_[GROUP_COL].nunique())
+        self._record_membership(X, groups)
         self.estimator_ = clone(self.estimator).fit(X, ratings)
         self.global_mean_ = float(ratings.mean())
         self.rating_range_ = (float(ratings.min()), float(ratings.max()))
+        self.member_score_mean_ = self.member_score_std_ = None
+        return self
+
+    def _record_membership(self, X, groups):
+        members = check_membership(
+            X[[GROUP_COL, USER_COL]] if groups is None else groups,
+            estimator_name="GroupAggregator",
+        )
+        self.members_ = members[[GROUP_COL, USER_COL]].drop_duplicates().reset_index(drop=True)
+        self.n_groups_ = int(self.members_[GROUP_COL].nunique())
         self.items_ = pd.unique(X[ITEM_COL].to_numpy())
         self._rated = X[[USER_COL, ITEM_COL]].drop_duplicates().reset_index(drop=True)
+
+    def _fit_scores(self, X, y, groups):
+        """Fit over a score estimator: strategies on scores, per-member standardisation."""
+        if self.strategy not in SCORE_STRATEGIES:
+            raise ValueError(
+                f"strategy={self.strategy!r} needs ratings on a fixed scale, but "
+                f"{type(self.estimator).__name__} predicts ranking scores (comparable within "
+                f"one user only); use one of {list(SCORE_STRATEGIES)}."
+            )
+        self._record_membership(X, groups)
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.global_mean_ = 0.0
+        self.rating_range_ = None
+        users = _unique(self.members_[USER_COL])
+        mean, std = _member_score_moments(self.estimator_, users, self.items_)
+        self.member_score_mean_ = pd.Series(mean, index=pd.Index(users, name=USER_COL))
+        self.member_score_std_ = pd.Series(std, index=pd.Index(users, name=USER_COL))
         return self
 
     # predict -----------------------------------------------------------------------------
@@ -198,7 +259,7 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         -------
         ratings : ndarray of shape (n_rows,)
             Aggregated ratings on the training rating scale (``global_mean_`` for unknown
-            groups).
+            groups); with a score estimator, aggregated standardised scores (not clipped).
         """
         check_is_fitted(self, "estimator_")
         X = _check_group_rows(X)
@@ -214,16 +275,29 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         member_pred = np.asarray(
             self.estimator_.predict(expanded.drop(columns=[_ROW])), dtype=np.float64
         )
+        if not np.isfinite(member_pred).all():
+            raise ValueError(
+                f"the inner estimator {type(self.estimator_).__name__} predicted "
+                f"{int((~np.isfinite(member_pred)).sum())} NaN or infinite member rating(s); "
+                "refit it with other parameters (for example smaller learning rates)."
+            )
+        if self.rating_range_ is None:  # score estimator: standardise per member
+            member = self.member_score_mean_.index.get_indexer(expanded[USER_COL])
+            member_pred = (member_pred - self.member_score_mean_.to_numpy()[member]) / (
+                self.member_score_std_.to_numpy()[member]
+            )
         if self.strategy == "borda":
             member_pred = self._borda_points(expanded, member_pred)
         present, starts = np.unique(row, return_index=True)
         out[present] = self._reduce(member_pred, starts)
+        if self.rating_range_ is None:
+            return out
         return np.clip(out, *self.rating_range_)
 
     def _reduce(self, pred, starts):
         """Aggregate ``pred`` over the runs of members beginning at ``starts``."""
         count = np.diff(np.append(starts, pred.shape[0]))
-        lo, hi = self.rating_range_
+        lo, hi = (0.0, 1.0) if self.rating_range_ is None else self.rating_range_
         strategy = self.strategy
         if strategy in ("average", "borda"):
             value = np.add.reduceat(pred, starts) / count
@@ -281,34 +355,39 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         n_items = check_positive_int(n_items, "n_items")
         group_ids = _unique(group_ids)
         candidates = self.items_ if items is None else _unique(items)
+        n_cand = candidates.shape[0]
         largest = int(self.members_.groupby(GROUP_COL).size().max())
-        per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, candidates.shape[0] * largest))
+        seen = None
         if exclude_rated:
             seen = self.members_.merge(self._rated, on=USER_COL)[[GROUP_COL, ITEM_COL]]
             seen = seen.drop_duplicates().assign(_seen=True)
-        frames = []
-        for start in range(0, group_ids.shape[0], per_chunk):
-            chunk = group_ids[start : start + per_chunk]
+
+        def score_block(start, stop):
+            chunk = group_ids[start:stop]
             grid = pd.DataFrame(
                 {
-                    GROUP_COL: np.repeat(chunk, candidates.shape[0]),
+                    GROUP_COL: np.repeat(chunk, n_cand),
                     ITEM_COL: np.tile(candidates, chunk.shape[0]),
-                    "_order": np.repeat(np.arange(start, start + chunk.shape[0]), candidates.shape[0]),
+                    "_cell": np.arange(chunk.shape[0] * n_cand),
                 }
             )
-            if exclude_rated:
+            if seen is not None:  # rated items are not candidates at all (Borda ranks the rest)
                 grid = grid.merge(seen, on=[GROUP_COL, ITEM_COL], how="left", sort=False)
-                grid = grid[grid["_seen"].isna()].drop(columns="_seen").reset_index(drop=True)
-            if grid.shape[0] == 0:
-                continue
-            grid["score"] = self.predict(grid.drop(columns="_order"))
-            grid = grid.sort_values(["_order", "score"], ascending=[True, False], kind="stable")
-            grid = grid.groupby("_order", sort=False).head(n_items)
-            grid["rank"] = grid.groupby("_order", sort=False).cumcount() + 1
-            frames.append(grid.drop(columns="_order"))
-        if not frames:
-            return pd.DataFrame({GROUP_COL: [], ITEM_COL: [], "score": [], "rank": []})
-        return pd.concat(frames, ignore_index=True)
+                grid = grid[grid["_seen"].isna()].drop(columns="_seen")
+            scores = np.full(chunk.shape[0] * n_cand, -np.inf)
+            if grid.shape[0]:
+                scores[grid["_cell"].to_numpy()] = self.predict(grid.drop(columns="_cell"))
+            return scores.reshape(chunk.shape[0], n_cand)
+
+        rows_per_block = max(1, PREDICT_BATCH_SIZE // max(1, n_cand * largest))
+        return top_k(
+            group_ids,
+            candidates,
+            min(n_items, n_cand),
+            score_block,
+            row_col=GROUP_COL,
+            rows_per_block=rows_per_block,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -336,3 +415,22 @@ def _check_group_rows(X):
         if n_missing:
             raise ValueError(f"column '{col}' has {n_missing} missing value(s).")
     return X
+
+
+def _member_score_moments(estimator, users, items):
+    """Mean and standard deviation of each user's scores over ``items`` (chunks of users,
+    each a users x items grid of at most about ``PREDICT_BATCH_SIZE`` pairs)."""
+    mean = np.empty(users.shape[0])
+    std = np.empty(users.shape[0])
+    per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, items.shape[0]))
+    for start in range(0, users.shape[0], per_chunk):
+        chunk = users[start : start + per_chunk]
+        grid = pd.DataFrame(
+            {USER_COL: np.repeat(chunk, items.shape[0]), ITEM_COL: np.tile(items, chunk.shape[0])}
+        )
+        scores = np.asarray(estimator.predict(grid), dtype=np.float64)
+        scores = scores.reshape(chunk.shape[0], items.shape[0])
+        mean[start : start + chunk.shape[0]] = scores.mean(axis=1)
+        std[start : start + chunk.shape[0]] = scores.std(axis=1)
+    std[~(std > 0)] = 1.0
+    return mean, std

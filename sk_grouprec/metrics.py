@@ -5,6 +5,12 @@ user's test items are the candidates; nothing is ranked outside the test set), t
 averaged over users. Each function's docstring gives its exact definition, so a number
 reported with its function name has one meaning.
 
+Top-N metrics of implicit feedback rank unseen items instead: the sampled-negative protocol
+of the group-recommendation literature (:func:`sampled_ranking_metrics`,
+:func:`evaluate_sampled`: HR@K, NDCG@K, ties counted against the test item by default) and
+the full-catalogue one (:func:`full_catalogue_metrics`, :func:`evaluate_full_catalogue`:
+Recall@K, NDCG@K), with the scorer :func:`make_topn_scorer`.
+
 The scorers (:func:`make_ranking_scorer`, :data:`SCORERS`, :func:`get_scorer`) have the
 signature ``scorer(estimator, X, y)`` expected by ``GridSearchCV(scoring=...)`` and
 ``cross_validate(scoring=...)``: ranking metrics need user ids, which they read from
@@ -27,6 +33,15 @@ from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.pipeline import Pipeline
 
+from ._ranking_metrics import (
+    TopNScorer,
+    evaluate_full_catalogue,
+    evaluate_sampled,
+    full_catalogue_metrics,
+    make_topn_scorer,
+    sample_negatives,
+    sampled_ranking_metrics,
+)
 from ._validation import GROUP_COL, USER_COL, check_choice, check_interactions, check_positive_int
 
 __all__ = [
@@ -51,6 +66,17 @@ __all__ = [
     "neg_rmse",
     "neg_mae",
     "profiling_f1",
+    "sampled_ranking_metrics",
+    "evaluate_sampled",
+    "full_catalogue_metrics",
+    "evaluate_full_catalogue",
+    "sample_negatives",
+    "TopNScorer",
+    "make_topn_scorer",
+    "hr_at_10",
+    "ndcg_at_10_sampled",
+    "recall_at_10_full",
+    "ndcg_at_10_full",
 ]
 
 
@@ -692,6 +718,10 @@ hit_recall_at_10 = make_ranking_scorer("recall", k=10, protocol="hit")
 neg_rmse = ErrorScorer("rmse")
 neg_mae = ErrorScorer("mae")
 profiling_f1 = ProfilingScorer("f1")
+hr_at_10 = make_topn_scorer("hr", k=10)
+ndcg_at_10_sampled = make_topn_scorer("ndcg", k=10)
+recall_at_10_full = make_topn_scorer("recall", k=10, protocol="full")
+ndcg_at_10_full = make_topn_scorer("ndcg", k=10, protocol="full")
 
 #: Ready-made scorers by name (ranking scorers use ``threshold=3.5``).
 SCORERS = {
@@ -705,9 +735,18 @@ SCORERS = {
     "profiling_f1": profiling_f1,
     "profiling_precision": ProfilingScorer("precision"),
     "profiling_recall": ProfilingScorer("recall"),
+    "hr_at_10": hr_at_10,
+    "hr_at_10_sampled": hr_at_10,
+    "ndcg_at_10_sampled": ndcg_at_10_sampled,
+    "recall_at_10_full": recall_at_10_full,
+    "ndcg_at_10_full": ndcg_at_10_full,
 }
 
 _AT_K = re.compile(r"^(hit_precision|hit_recall|precision|recall|ndcg)_at_([1-9][0-9]*)$")
+_TOPN_AT_K = re.compile(
+    r"^(group_)?(?:(hr)_at_([1-9][0-9]*)(?:_sampled)?|(hr|ndcg)_at_([1-9][0-9]*)_sampled"
+    r"|(recall|ndcg)_at_([1-9][0-9]*)_full)$"
+)
 
 
 def get_scorer(name):
@@ -718,9 +757,13 @@ def get_scorer(name):
     name : str or callable
         A key of :data:`SCORERS`; or ``"<metric>_at_<k>"`` with ``<metric>`` one of
         ``precision``, ``recall``, ``ndcg`` (Surprise protocol, threshold 3.5),
-        ``hit_precision``, ``hit_recall`` (hit protocol), e.g. ``"recall_at_5"``; or any
-        name scikit-learn's :func:`sklearn.metrics.get_scorer` knows (e.g. ``"r2"``).
-        A callable is returned unchanged.
+        ``hit_precision``, ``hit_recall`` (hit protocol), e.g. ``"recall_at_5"``; or a
+        top-N scorer of :func:`make_topn_scorer` with its defaults: ``"hr_at_<k>"`` (same as
+        ``"hr_at_<k>_sampled"``), ``"ndcg_at_<k>_sampled"``, ``"recall_at_<k>_full"``,
+        ``"ndcg_at_<k>_full"``, each with a ``group_`` prefix for group rows
+        (``level="group"``), e.g. ``"group_hr_at_5"``; or any name scikit-learn's
+        :func:`sklearn.metrics.get_scorer` knows (e.g. ``"r2"``). A callable is returned
+        unchanged.
 
     Returns
     -------
@@ -744,10 +787,22 @@ def get_scorer(name):
         metric, k = match.group(1), int(match.group(2))
         protocol = "hit" if metric.startswith("hit_") else "surprise"
         return make_ranking_scorer(metric.removeprefix("hit_"), k=k, protocol=protocol)
+    match = _TOPN_AT_K.match(name)
+    if match:
+        group, *parts = match.groups()
+        metric, k = next((m, int(c)) for m, c in zip(parts[::2], parts[1::2]) if m)
+        return make_topn_scorer(
+            metric,
+            k=k,
+            protocol="full" if name.endswith("_full") else "sampled",
+            level="group" if group else "user",
+        )
     try:
         return _sklearn_get_scorer(name)
     except ValueError:
         raise ValueError(
             f"unknown scorer {name!r}; use one of {sorted(SCORERS)}, '<metric>_at_<k>' "
-            "(precision, recall, ndcg, hit_precision, hit_recall), or a scikit-learn scorer name."
+            "(precision, recall, ndcg, hit_precision, hit_recall), '[group_]hr_at_<k>', "
+            "'[group_]ndcg_at_<k>_sampled', '[group_]recall_at_<k>_full', "
+            "'[group_]ndcg_at_<k>_full', or a scikit-learn scorer name."
         ) from None

@@ -19,14 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from conformance import make_small_ratings
 from sklearn.exceptions import NotFittedError
 
 from sk_grouprec.aggregation import GroupAggregator
 from sk_grouprec.baselines.bias import BaselineOnly, NormalPredictor
 from sk_grouprec.baselines.co_clustering import CoClustering
 from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
-from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
+from sk_grouprec.baselines.matrix_factorization import (
+    NMF,
+    SVD,
+    NonFiniteTrainingError,
+    SVDpp,
+)
 from sk_grouprec.baselines.slope_one import SlopeOne
 from sk_grouprec.datasets import ChecksumError
 from sk_grouprec.datasets._itm_rec import load_itm_rec
@@ -34,6 +38,7 @@ from sk_grouprec.datasets._movielens import load_movielens_100k, load_movielens_
 from sk_grouprec.datasets._synthetic import make_group_ratings
 from sk_grouprec.dmtl import GroupDMTLRecommender
 from sk_grouprec.grouping import KMeansGrouper
+from sk_grouprec.testing import make_small_ratings
 
 __all__ = ["BadInput", "CASES", "DUPLICATE_ROW_ESTIMATORS", "tiny_dmtl"]
 
@@ -248,6 +253,12 @@ def _grouper_unseen_user(_):
     return grouper.predict(new)
 
 
+def _grouper_nan_feature(_):
+    X, y = data()
+    X = X.assign(user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0]))
+    return KMeansGrouper(n_groups=4, n_init=2, random_state=0).fit(X).predict(X)
+
+
 def _check_groups_in_range(groups):
     assert groups.dtype == np.int64 and ((groups >= 0) & (groups < 4)).all()
 
@@ -342,6 +353,48 @@ def _nmf_negative(_):
     return NMF(n_epochs=1).fit(X, y - 10)
 
 
+def _diverging_svd(_):
+    X, y = ids_only()
+    return SVD(n_epochs=5, lr_all=5.0, random_state=0).fit(X, y)
+
+
+class _NaNEstimator(BaselineOnly):
+    """An inner estimator whose predictions are NaN (a stand-in for a broken model)."""
+
+    def _predict_indexed(self, users, items):
+        return np.full(users.shape[0], np.nan)
+
+
+def _aggregator_nan_inner(_):
+    X, y = data(with_groups=True)
+    agg = GroupAggregator(_NaNEstimator()).fit(X, y)
+    return agg.predict(X[["group_id", "item_id"]].iloc[:3])
+
+
+def _rescaled(make, low, high, step):
+    def run(_):
+        X, y = ids_only()
+        unit = (y - y.min()) / (y.max() - y.min())
+        y = low + step * np.round(unit * (high - low) / step)
+        return make().fit(X, y).predict(X.iloc[:20]), (low, high)
+
+    return run
+
+
+def _check_on_scale(result):
+    pred, (low, high) = result
+    _finite(pred, 20)
+    assert pred.min() >= low and pred.max() <= high
+
+
+def _all_equal(make):
+    def run(_):
+        X, _ = ids_only()
+        return make().fit(X, np.full(len(X), 4.0)).predict(X.iloc[:10])
+
+    return run
+
+
 def _set_ratings(fn):
     def run(_):
         X, y = ids_only()
@@ -429,6 +482,13 @@ CASES = [
              r"X and y have different lengths: X has 600 rows, y has 599"),
     BadInput("negative-ratings-nmf", "NMF.fit", "negative ratings (NMF needs >= 0)",
              _nmf_negative, ValueError, r"NMF needs non-negative ratings"),
+    BadInput("diverging-training", "SVD(lr_all=5).fit",
+             "a learning rate so large that SGD diverges", _diverging_svd, NonFiniteTrainingError,
+             r"SVD training diverged: .* NaN or infinite at epoch \d+\. Use smaller learning "
+             r"rates \(lr_all / lr_\*\), more regularisation"),
+    BadInput("aggregator-nan-inner", "GroupAggregator.predict",
+             "an inner estimator that predicts NaN", _aggregator_nan_inner, ValueError,
+             r"the inner estimator _NaNEstimator predicted \d+ NaN or infinite member rating"),
     # -- array and other input types -----------------------------------------------------------
     BadInput("complex-array", "BaselineOnly.fit", "a complex array X",
              _fit_array(np.array([[1 + 1j, 2], [3, 4]])), ValueError,
@@ -485,10 +545,10 @@ CASES = [
     BadInput("ratings-grouping-without-y", "KMeansGrouper(cluster_on='ratings').fit",
              "clustering on ratings without y", _grouper({"n_groups": 4, "cluster_on": "ratings"}),
              ValueError, r"needs y \(the ratings\)"),
-    BadInput("nan-user-feature", "KMeansGrouper.fit", "a NaN user_age",
+    BadInput("inf-user-feature", "KMeansGrouper.fit", "an infinite user_age",
              _grouper({"n_groups": 4}, lambda X: X.assign(
-                 user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0]))),
-             ValueError, r"numeric user feature 'user_age' has 1 NaN or infinite value"),
+                 user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0], np.inf))),
+             ValueError, r"numeric user feature column 'user_age' has 1 infinite value"),
     BadInput("datetime-user-feature", "KMeansGrouper.fit", "a datetime user feature",
              _grouper({"n_groups": 4}, lambda X: X.assign(
                  user_birth=pd.Timestamp("2000-01-01") + pd.to_timedelta(X["user_id"], "D"))),
@@ -542,6 +602,23 @@ CASES = [
             ("GroupDMTLRecommender", tiny_dmtl),
         )
     ],
+    *[
+        BadInput(f"scale-{label}-{name}", f"{name}.fit", f"ratings on a {label} scale",
+                 _rescaled(make, *bounds), check=_check_on_scale,
+                 outcome="fall-back: fitted (SGD on ratings scaled to the size of 1-5); finite "
+                 "predictions on the data's scale")
+        for label, bounds in (("0-100", (0, 100, 5)), ("-10..10", (-10, 10, 1)),
+                              ("0.5-5", (0.5, 5, 0.5)))
+        for name, make in (("SVD", lambda: SVD(n_epochs=5, random_state=0)),
+                           ("SVDpp", lambda: SVDpp(n_epochs=5, random_state=0)))
+    ],
+    *[
+        BadInput(f"all-equal-{name}", f"{name}.fit", "every rating equal (4)", _all_equal(make),
+                 check=lambda pred: _finite(pred, 10) or np.testing.assert_allclose(pred, 4.0),
+                 outcome="fall-back: fitted; every prediction is that rating")
+        for name, make in (("SVDpp", lambda: SVDpp(n_epochs=5, random_state=0)),
+                           ("KNNWithZScore", KNNWithZScore))
+    ],
     BadInput("one-user", "BaselineOnly.fit", "ratings of a single user", _one_user(BaselineOnly),
              check=lambda pred: _finite(pred, 3),
              outcome="fall-back: fitted; item biases, and the global mean for the unseen user"),
@@ -562,6 +639,9 @@ CASES = [
              "users and a user_kind category unseen in fit", _grouper_unseen_user,
              check=_check_groups_in_range,
              outcome="fall-back: nearest centre (unseen categories encode to zeros)"),
+    BadInput("nan-user-feature", "KMeansGrouper.fit", "a NaN user_age", _grouper_nan_feature,
+             check=_check_groups_in_range,
+             outcome="fall-back: the training mean of the column (the missing-value policy)"),
     BadInput("unknown-natural-group", "GroupDMTLRecommender.predict_group",
              "a natural group absent from the membership", _dmtl_unknown_natural_group,
              check=lambda pred: _finite(pred, 2),

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance, make_small_ratings
 
 from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 
 
 def train_rmse(est, X, y):
@@ -61,9 +61,13 @@ def _indexed(est, X):
     return est.user_index_.transform(X["user_id"]), est.item_index_.transform(X["item_id"])
 
 
-def test_svdpp_full_batch_epoch_is_the_sum_of_surprise_updates(small):
+def test_svdpp_full_batch_epoch_is_the_sum_of_surprise_updates(small, monkeypatch):
     """One epoch with a single batch applies the sum of Surprise's per-rating updates,
     each computed from the parameters at the start of the batch."""
+    from sk_grouprec.baselines import matrix_factorization
+
+    # a single batch of all 600 ratings (40 users): lift the cap on ratings per user
+    monkeypatch.setattr(matrix_factorization, "SVDPP_RATINGS_PER_USER", 10**9)
     X, y = small
     params = dict(n_factors=4, n_epochs=1, lr_all=0.003, reg_all=0.05, reg_yj=0.1, random_state=3)
     est = SVDpp(batch_size=len(y), **params).fit(X, y)
@@ -210,3 +214,47 @@ def test_movielens_u1(data_home):
     for est, threshold in ((SVD(random_state=0), 0.956), (SVDpp(random_state=0), 0.937), (NMF(random_state=0), 0.983)):
         pred = est.fit(train, train["rating"]).predict(test)
         assert np.sqrt(np.mean((pred - test["rating"].to_numpy()) ** 2)) < threshold, type(est).__name__
+
+
+def test_svdpp_batches_are_capped_on_dense_data(small):
+    """600 ratings of 40 users: batch_size=600 trains like batches of 5 * 40 ratings."""
+    X, y = small
+    big = SVDpp(n_factors=3, n_epochs=3, batch_size=600, random_state=0).fit(X, y)
+    capped = SVDpp(n_factors=3, n_epochs=3, batch_size=200, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(big.user_factors_, capped.user_factors_)
+
+
+def test_svdpp_blocks_of_users(small):
+    """With several blocks of users per epoch (small batches), training still fits and the
+    stored implicit term is |N(u)|^-1/2 sum_{j in N(u)} y_j."""
+    X, y = small
+    est = SVDpp(n_factors=5, n_epochs=60, lr_all=0.01, batch_size=8, random_state=0).fit(X, y)
+    assert train_rmse(est, X, y) < 0.45
+    users, items = _indexed(est, X)
+    want = np.zeros_like(est.user_implicit_)
+    np.add.at(want, users, est.implicit_factors_[items])
+    want /= np.sqrt(np.bincount(users, minlength=est.n_users_))[:, None]
+    np.testing.assert_allclose(est.user_implicit_, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [SVD, SVDpp], ids=["SVD", "SVDpp"])
+def test_rating_scale_keeps_1_5_training_and_scales_back(small, make):
+    X, y = small
+    params = dict(n_factors=4, n_epochs=10, batch_size=64, random_state=0)
+    base = make(**params).fit(X, y)
+    assert base.rating_scale_ == 1.0
+    # the same ratings on 0-100: training is the same up to the scale, and so are estimates
+    scaled = make(**params).fit(X, (y - 1) * 25)
+    assert scaled.rating_scale_ == 25.0
+    np.testing.assert_allclose(scaled.predict(X), (base.predict(X) - 1) * 25, atol=1e-3)
+
+
+def test_diverging_training_raises(small):
+    from sk_grouprec.baselines.matrix_factorization import NonFiniteTrainingError
+
+    X, y = small
+    for est in (SVD(lr_all=5.0, n_epochs=5, random_state=0), SVDpp(lr_all=5.0, n_epochs=5, random_state=0)):
+        with pytest.raises(NonFiniteTrainingError, match=rf"{type(est).__name__} training diverged.*epoch \d+"):
+            est.fit(X, y)
+        with pytest.raises(ValueError):  # also a ValueError
+            est.fit(X, y)

@@ -5,10 +5,22 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance
 
+from sk_grouprec.baselines import (
+    NMF,
+    SVD,
+    BaselineOnly,
+    KNNBaseline,
+    KNNBasic,
+    KNNWithMeans,
+    KNNWithZScore,
+    NormalPredictor,
+    SVDpp,
+)
 from sk_grouprec.baselines.co_clustering import CoClustering
 from sk_grouprec.baselines.slope_one import SlopeOne
+from sk_grouprec.datasets import make_group_ratings
+from sk_grouprec.testing import RecommenderConformance
 
 
 class TestSlopeOne(RecommenderConformance):
@@ -168,3 +180,62 @@ def test_movielens_u1_rmse(data_home, est, bound):
     rmse = float(np.sqrt(np.mean((pred - test["rating"].to_numpy()) ** 2)))
     print(f"{type(est).__name__} u1 RMSE {rmse:.4f}")
     assert rmse < bound
+
+
+# -- rating scales ------------------------------------------------------------------------
+SCALE_ESTIMATORS = {
+    "BaselineOnly-als": lambda: BaselineOnly(),
+    "BaselineOnly-sgd": lambda: BaselineOnly(method="sgd"),
+    "SVD": lambda: SVD(n_factors=10, random_state=0),
+    "SVDpp": lambda: SVDpp(random_state=0),
+    "NMF-biased": lambda: NMF(biased=True, random_state=0),
+    "KNNBasic": lambda: KNNBasic(),
+    "KNNWithMeans": lambda: KNNWithMeans(),
+    "KNNWithZScore": lambda: KNNWithZScore(),
+    "KNNBaseline": lambda: KNNBaseline(),
+    "SlopeOne": lambda: SlopeOne(),
+    "CoClustering": lambda: CoClustering(random_state=0),
+}
+
+
+def _scaled(low, high, step):
+    """Planted-taste ratings (real structure) mapped onto ``low..high`` in ``step``s."""
+    X, y = make_group_ratings(n_users=200, n_items=150, n_groups=5, n_ratings=6000,
+                              discrete=False, random_state=0)
+    unit = (y - y.min()) / (y.max() - y.min())
+    return X[["user_id", "item_id"]], low + step * np.round(unit * (high - low) / step)
+
+
+@pytest.fixture(scope="module", params=[(1, 5, 1), (0.5, 5, 0.5), (0, 10, 1), (0, 100, 5), (-10, 10, 1)],
+                ids=["1-5", "0.5-5", "0-10", "0-100", "-10..10"])
+def scaled(request):
+    X, y = _scaled(*request.param)
+    test = np.random.default_rng(0).random(len(y)) < 0.2
+    return X[~test], y[~test], X[test], y[test]
+
+
+@pytest.mark.parametrize("name", sorted(SCALE_ESTIMATORS))
+def test_every_scale_finite_and_better_than_the_mean(scaled, name):
+    X, y, X_test, y_test = scaled
+    if name.startswith("NMF") and y.min() < 0:
+        pytest.skip("NMF needs non-negative ratings")
+    pred = SCALE_ESTIMATORS[name]().fit(X, y).predict(X_test)
+    assert np.isfinite(pred).all()
+    rmse = np.sqrt(np.mean((pred - y_test) ** 2))
+    mean_rmse = np.sqrt(np.mean((y.mean() - y_test) ** 2))
+    assert rmse < mean_rmse, (name, rmse, mean_rmse)
+
+
+@pytest.mark.parametrize("make", [NormalPredictor, NMF, SVD, SVDpp, KNNWithZScore, SlopeOne],
+                         ids=lambda m: m.__name__)
+def test_scale_finite_nmf_and_random(scaled, make):
+    """NMF (unbiased, as Surprise's) and the random predictor are only asked to stay finite
+    and in range; all-equal ratings too."""
+    X, y, X_test, _ = scaled
+    for target in (y, np.full_like(y, 7.0)):
+        if make is NMF and target.min() < 0:
+            continue
+        est = make(**({"random_state": 0} if make in (NormalPredictor, NMF, SVD, SVDpp) else {}))
+        pred = est.fit(X, target).predict(X_test)
+        assert np.isfinite(pred).all()
+        assert pred.min() >= target.min() and pred.max() <= target.max()

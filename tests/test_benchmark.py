@@ -1,19 +1,26 @@
-"""The benchmark script keeps working: a tiny synthetic run end to end."""
+"""The benchmark keeps working: its entry points end to end on tiny data, and the pieces
+(scale rules, ratios, recorded commands, RESULTS.md sections) on hand-made inputs."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import record_results  # noqa: E402
+from grouprec_bench import report, scale  # noqa: E402
 
 
 def run_benchmark(tmp_path, *args):
     command = [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--output", str(tmp_path), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -32,13 +39,133 @@ def test_benchmark_runs_on_tiny_synthetic_data(tmp_path):
     assert rated[["precision@10", "recall@10", "ndcg@10"]].stack().between(0, 1).all()
     assert folds.loc[folds["model"] == "DMTL", "profile_f1"].notna().all()
     record = json.loads((tmp_path / "folds.json").read_text())
-    assert record["environment"]["command"].startswith("python")
+    assert record["environment"]["command"].startswith("python benchmarks/run.py --quick")
+    assert "load average" in record["environment"]["machine"]
+    assert "wall time" in record["environment"]
+    report_text = (tmp_path / "report.md").read_text()
+    assert f" {tmp_path}" not in report_text and f"={tmp_path}" not in report_text
     for picture in ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png"):
         assert (tmp_path / picture).stat().st_size > 1000
 
 
-def test_unknown_model_is_rejected(tmp_path):
-    command = [sys.executable, str(REPO / "benchmarks" / "run.py"), "--models", "SVDppp", "--output", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode != 0
-    assert "unknown model 'SVDppp'" in done.stderr
+@pytest.mark.slow
+def test_scale_benchmark_runs_each_fit_in_its_own_process(tmp_path):
+    stdout = run_benchmark(tmp_path, "--dataset", "scale", "--models", "DMTL", "--sizes", "2000,4000")
+    table = pd.read_csv(tmp_path / "scale.csv", keep_default_na=False)
+    assert list(zip(table["model"], table["n_ratings"])) == [("DMTL", 2000), ("DMTL", 4000)]
+    assert (table["error"] == "").all()
+    assert (table["epochs"] == 2).all()  # --quick; epoch times from the skorch history
+    assert (table["fit_time"] > table["epochs"] * table["epoch_time"]).all()  # + KMeans, encoding
+    assert np.allclose(table["ratings_per_s"], table["n_ratings"] / table["epoch_time"])
+    # a fresh process holds the interpreter, torch and the data: tens of MiB at least
+    assert (table["peak_memory_mib"] > 50).all() and (table["fit_memory_mib"] >= 0).all()
+    assert table["per_rating_vs_smallest"].iloc[0] == 1.0
+    assert "log-log slope of fit time" in stdout and "| DMTL | 4,000 |" in stdout
+    assert (tmp_path / "fit_time.png").stat().st_size > 1000
+
+
+def test_unknown_model_is_rejected():
+    import run
+
+    with pytest.raises(ValueError, match="unknown model 'SVDppp'"):
+        run.parse_args(["--models", "SVDppp"])
+
+
+def test_scale_data_follows_the_size_rule():
+    assert scale.grid(100_000) == (1_000, 200)
+    assert scale.grid(1_000_000) == (10_000, 2_000)
+    assert scale.grid(5_000_000) == (50_000, 10_000)
+    for n in (2_000, 20_000):  # small sizes: the grid is at most half full
+        users, items = scale.grid(n)
+        assert users * items >= 2 * n
+
+
+def test_surprise_runs_only_at_its_sizes():
+    pairs = scale.plan([100, 200, 300], ["DMTL", "SVDpp"], {200, 999})
+    assert pairs == [("DMTL", 100), ("SVDpp", 100), ("DMTL", 200), ("SVDpp", 200),
+                     ("Surprise:SVDpp", 200), ("DMTL", 300), ("SVDpp", 300)]
+    assert ("Surprise:SVDpp", 200) not in scale.plan([200], ["DMTL"], {200})
+
+
+def test_ratios_and_slopes_of_the_scale_table():
+    table = pd.DataFrame({
+        "model": ["A", "A", "A", "B", "B"],
+        "n_ratings": [100, 1_000, 10_000, 100, 1_000],
+        "fit_time": [1.0, 10.0, 100.0, 1.0, 100.0],  # A linear, B quadratic
+        "epoch_time": [0.1, 1.0, 10.0, 0.1, 10.0],
+        "error": [""] * 5,
+    })
+    out = scale.add_ratios(table)
+    assert np.allclose(out["per_rating_vs_smallest"], [1, 1, 1, 1, 10])
+    assert np.isnan(out["fit_time_slope"].iloc[0])
+    assert np.allclose(out["fit_time_slope"].iloc[[1, 2, 4]], [1, 1, 2])
+
+
+def test_measure_reports_time_epochs_and_memory_in_process():
+    row = scale.measure("SVDpp", 2_000, seed=0, quick=True)
+    assert row["error"] == "" and row["n_ratings"] == 2_000
+    assert row["epochs"] == 2 and row["epoch_time"] == pytest.approx(row["fit_time"] / 2)
+    assert row["peak_memory_mib"] > 0 and row["fit_memory_mib"] >= 0
+
+
+def test_surprise_svdpp_is_measured_like_ours():
+    pytest.importorskip("surprise")
+    row = scale.measure("Surprise:SVDpp", 2_000, seed=0, quick=True)
+    assert row["error"] == "" and row["epochs"] == 2 and row["fit_time"] > 0
+
+
+def test_recorded_commands_name_no_absolute_path():
+    inside = str(REPO / "benchmarks" / "output" / "x")
+    command = report.relative_command([str(REPO / "benchmarks" / "run.py"), "--output", inside,
+                                       f"--data-home={os.sep}elsewhere{os.sep}data"])
+    assert command.startswith("python benchmarks/run.py --output benchmarks/output/x --data-home=")
+    assert str(REPO) not in command and f" {os.sep}" not in command and f"={os.sep}" not in command
+
+
+def test_recording_one_section_keeps_the_others(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    record_results.write_results(results, {"itm-rec": "## B\nold b\n", "mafengwo": "## X\nx\n",
+                                           "ml-100k": "## A\na\n"})
+    blocks = record_results.read_blocks(results)
+    assert list(blocks) == ["ml-100k", "itm-rec", "mafengwo"]  # registry order, unknown last
+    blocks["itm-rec"] = "## B\nnew b\n"
+    record_results.write_results(results, blocks)
+    text = results.read_text()
+    assert text.startswith(record_results.INTRO)
+    assert "new b" in text and "old b" not in text and "\na\n" in text and "\nx\n" in text
+    assert record_results.read_blocks(results)["mafengwo"].strip() == "## X\nx"
+
+
+def test_every_section_runs_a_known_dataset():
+    import run
+
+    for name, section in record_results.SECTIONS.items():
+        args = run.parse_args(list(section.arguments))
+        assert args.dataset in run.DATASETS, name
+        assert record_results.run_command(name)[-1] == f"benchmarks/output/{name}"
+
+
+def test_record_results_refuses_an_unknown_section(capsys):
+    with pytest.raises(SystemExit):
+        record_results.main(["--section", "nope"])
+    assert "unknown: nope" in capsys.readouterr().err
+
+
+def test_recording_a_section_replaces_its_figures_only(tmp_path, monkeypatch):
+    figures, output = tmp_path / "figures", tmp_path / "output"
+    figures.mkdir()
+    output.mkdir()
+    (figures / "itm-rec-metrics.png").write_bytes(b"old")
+    (figures / "itm-rec-dmtl_training_curves.png").write_bytes(b"stale")
+    (figures / "itm-rec-ablation-metrics.png").write_bytes(b"other section")
+    (output / "metrics.png").write_bytes(b"new")
+    (output / "hr_at_k.png").write_bytes(b"a new kind of picture")
+    monkeypatch.setattr(record_results, "FIGURES", figures)
+    old_block = ("![a](figures/itm-rec-metrics.png)\n"
+                 "![b](figures/itm-rec-dmtl_training_curves.png)\n")
+    links = record_results.copy_figures("itm-rec", output, old_block)
+    assert links == ["\n![itm-rec metrics.png](figures/itm-rec-metrics.png)\n",
+                     "\n![itm-rec hr_at_k.png](figures/itm-rec-hr_at_k.png)\n"]
+    assert (figures / "itm-rec-metrics.png").read_bytes() == b"new"
+    assert not (figures / "itm-rec-dmtl_training_curves.png").exists()
+    assert (figures / "itm-rec-ablation-metrics.png").read_bytes() == b"other section"

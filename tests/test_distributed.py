@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from bad_input_cases import tiny_dmtl
-from conformance import make_small_ratings
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sk_grouprec.baselines.bias import BaselineOnly
+from sk_grouprec.testing import make_small_ratings
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -148,14 +148,6 @@ def _run_worker(out, nproc, task_weighting):
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(nproc)]
 
 
-def _data_parallel_ready():
-    from sk_grouprec.dmtl import estimator
-    from sk_grouprec.dmtl._distributed import DataParallelMixin
-
-    net = getattr(estimator, "AcceleratedDMTLNet", None)
-    return net is not None and issubclass(net, DataParallelMixin)
-
-
 def test_torchrun_two_processes_train_on_half_the_batches_each(tmp_path):
     """``torchrun --nproc_per_node 2`` (gloo, loopback): each process sees its own half of
     every epoch and the synchronised model predicts as well as a one-process fit. The
@@ -163,8 +155,6 @@ def test_torchrun_two_processes_train_on_half_the_batches_each(tmp_path):
     wrapped for DDP)."""
     task_weighting = "fixed"
     pytest.importorskip("accelerate")
-    if not _data_parallel_ready():
-        pytest.skip("the estimator's Accelerate net does not shard yet")
     ranks = _run_worker(tmp_path / "two", 2, task_weighting)
     (one,) = _run_worker(tmp_path / "one", 1, task_weighting)
     assert [r["world_size"] for r in ranks] == [2, 2]

@@ -12,7 +12,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sk_grouprec._implicit import is_score_estimator
 from sk_grouprec.aggregation import GroupAggregator
+from sk_grouprec.baselines import ALS, BPRMF, EASE, ItemKNN, MostPopular
 from sk_grouprec.baselines.bias import BaselineOnly, NormalPredictor
 from sk_grouprec.baselines.co_clustering import CoClustering
 from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
@@ -39,6 +41,12 @@ ESTIMATORS = [
     KNNBaseline(),
     SlopeOne(),
     CoClustering(),
+    # top-N baselines on implicit feedback (y optional: every row a positive)
+    MostPopular(),
+    ItemKNN(),
+    BPRMF(n_epochs=5, random_state=0),
+    ALS(n_epochs=2, random_state=0),
+    EASE(),
     _grouper(),
     # GroupAggregator reads a group_id column, which an array cannot name: it is checked
     # behind the grouper that adds it, the way it is used
@@ -123,7 +131,8 @@ def test_sklearn_estimator_checks(estimator, check):
 def test_recommender_tags(estimator):
     tags = get_tags(estimator)
     assert tags.estimator_type == "regressor"
-    assert tags.target_tags.required  # ratings are needed to fit
+    # ratings are needed to fit, except by the score estimators (implicit feedback)
+    assert tags.target_tags.required != is_score_estimator(estimator)
     assert tags.input_tags.string  # ids may be strings
     assert tags.input_tags.two_d_array and not tags.input_tags.sparse
     assert not tags.input_tags.allow_nan

@@ -18,21 +18,25 @@ K = 10
 THRESHOLD = 3.5
 
 
-def rating_metrics(user_ids, y_true, y_pred, k=K, threshold=THRESHOLD):
-    """Every rating and ranking metric of the benchmark, named as in ``sk_grouprec.metrics``."""
-    precision, recall = M.precision_recall_at_k(user_ids, y_true, y_pred, k=k, threshold=threshold)
-    hit_precision, hit_recall = M.hit_precision_recall_at_k(
-        user_ids, y_true, y_pred, k=k, threshold=threshold
-    )
-    return {
+def rating_metrics(ids, y_true, y_pred, *, k=K, threshold=THRESHOLD, hit=True):
+    """Every rating and ranking metric of the benchmark, named as in ``sk_grouprec.metrics``.
+
+    ``ids`` are whoever a ranking is per: users, or groups for group ratings. ``hit=False``
+    leaves out the hit-based Precision/Recall@k.
+    """
+    precision, recall = M.precision_recall_at_k(ids, y_true, y_pred, k=k, threshold=threshold)
+    row = {
         "rmse": M.rmse(y_true, y_pred),
         "mae": M.mae(y_true, y_pred),
         f"precision@{k}": precision,
         f"recall@{k}": recall,
-        f"hit_precision@{k}": hit_precision,
-        f"hit_recall@{k}": hit_recall,
-        f"ndcg@{k}": M.ndcg_at_k(user_ids, y_true, y_pred, k=k),
     }
+    if hit:
+        row[f"hit_precision@{k}"], row[f"hit_recall@{k}"] = M.hit_precision_recall_at_k(
+            ids, y_true, y_pred, k=k, threshold=threshold
+        )
+    row[f"ndcg@{k}"] = M.ndcg_at_k(ids, y_true, y_pred, k=k)
+    return row
 
 
 def profiling_metrics(true_groups, predicted_groups):

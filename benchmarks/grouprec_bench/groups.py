@@ -4,8 +4,9 @@ Protocol (``evaluate_itm_rec_groups``): the 143 groups are split into folds by g
 (``KFold(n_splits, shuffle=True, random_state=seed)`` over the distinct group ids), so each
 test group is new as a group: none of its group ratings is seen in training, while its members'
 individual ratings are (that is how a newly formed group asks for a recommendation). Every
-model trains on all individual ratings plus the training groups' ratings, and predicts each
-test group's rating of each item that group rated. Metrics: RMSE and MAE over group ratings,
+model trains on all individual ratings (the aggregators and DMTL's "membership only" variant)
+or on them plus the training groups' ratings (DMTL), and predicts each test group's rating of
+each item that group rated. Metrics: RMSE and MAE over group ratings,
 NDCG@5 over each test group's rated items (groups as the "users" of ``ndcg_at_k``),
 Precision/Recall@5 (Surprise-FAQ protocol, threshold 3.5).
 """
@@ -19,10 +20,10 @@ import pandas as pd
 from sklearn.model_selection import KFold
 
 from sk_grouprec import GroupAggregator
-from sk_grouprec import metrics as M
 
 from . import models as registry
 from . import report
+from .evaluate import THRESHOLD, rating_metrics
 
 STRATEGIES = (
     "average",
@@ -33,20 +34,12 @@ STRATEGIES = (
     "approval",
     "average_without_misery",
 )
+#: DMTL's group predictions (member attention), trained with the training groups' ratings
+#: and, for reference, from the membership alone (a group is then its members' pooled
+#: representation, as for a group with no rating history)
+DMTL_GROUP_MODELS = {"DMTL (member attention)": True, "DMTL (member attention, membership only)": False}
+#: cut-off of the group ranking metrics (ITM-Rec groups rate few items each)
 K = 5
-#: approval / misery threshold, the same as the relevance threshold of the metrics
-THRESHOLD = 3.5
-
-
-def group_metrics(group_ids, y_true, y_pred, k=K):
-    precision, recall = M.precision_recall_at_k(group_ids, y_true, y_pred, k=k, threshold=THRESHOLD)
-    return {
-        "rmse": M.rmse(y_true, y_pred),
-        "mae": M.mae(y_true, y_pred),
-        f"precision@{k}": precision,
-        f"recall@{k}": recall,
-        f"ndcg@{k}": M.ndcg_at_k(group_ids, y_true, y_pred, k=k),
-    }
 
 
 def best_individual_baseline(individual_folds):
@@ -92,17 +85,21 @@ def evaluate_itm_rec_groups(args, individual_folds, output):
                 y_pred = model.predict(X_test)
                 elapsed = time.perf_counter() - start
                 rows.append({"model": f"GroupAggregator({inner}, {strategy})", "fold": fold,
-                             **group_metrics(ids, y_true, y_pred), "fit_time": elapsed})
+                             **rating_metrics(ids, y_true, y_pred, k=K, hit=False), "fit_time": elapsed})
         if "DMTL" in args.models:
-            pipe = registry.build("DMTL", args.seed, quick=args.quick, dataset="itm-rec")
-            step = pipe.steps[-1][0]
-            start = time.perf_counter()
-            pipe.fit(X, y, **{f"{step}__groups": membership, f"{step}__X_group": train_groups[group_columns],
-                              f"{step}__y_group": train_groups["rating"].to_numpy()})
-            y_pred = pipe[-1].predict_group(X_test)
-            elapsed = time.perf_counter() - start
-            rows.append({"model": "DMTL (member attention)", "fold": fold,
-                         **group_metrics(ids, y_true, y_pred), "fit_time": elapsed})
+            for name, with_group_ratings in DMTL_GROUP_MODELS.items():
+                pipe = registry.build("DMTL", args.seed, quick=args.quick, dataset="itm-rec")
+                step = pipe.steps[-1][0]
+                params = {f"{step}__groups": membership}
+                if with_group_ratings:
+                    params[f"{step}__X_group"] = train_groups[group_columns]
+                    params[f"{step}__y_group"] = train_groups["rating"].to_numpy()
+                start = time.perf_counter()
+                pipe.fit(X, y, **params)
+                y_pred = pipe[-1].predict_group(X_test)
+                elapsed = time.perf_counter() - start
+                rows.append({"model": name, "fold": fold,
+                             **rating_metrics(ids, y_true, y_pred, k=K, hit=False), "fit_time": elapsed})
     folds = pd.DataFrame(rows)
     summary = report.summary_table(folds)
     protocol = (
@@ -110,7 +107,8 @@ def evaluate_itm_rec_groups(args, individual_folds, output):
         f"random_state={args.seed}) over group ids (test groups unseen as groups, members' "
         "individual ratings all in training); NDCG@5 and P/R@5 per group over its rated items."
     )
-    text = report.write_outputs(folds, summary, "itm-rec: group ratings", protocol, output)
+    text = report.write_outputs(folds, summary, "itm-rec: group ratings", protocol, output,
+                                started=getattr(args, "started", None))
     print(text)
     if not args.no_plots:
         report.plot_metrics(summary, output / "metrics.png")

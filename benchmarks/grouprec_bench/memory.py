@@ -21,6 +21,31 @@ def current_rss_bytes():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def reset_peak_rss():
+    """Reset the kernel's resident high-water mark of this process (Linux
+    ``/proc/self/clear_refs``); return whether it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib(since_reset=True):
+    """Peak resident memory of this process (MiB): since :func:`reset_peak_rss` when
+    ``since_reset`` (the kernel's ``VmHWM``), else over the process's life."""
+    if since_reset:
+        try:
+            with open("/proc/self/status") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 class PeakMemory:
     """Context manager measuring the peak RSS increase (MiB) while the block runs.
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import platform
 import shlex
+import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 #: columns of the summary table, in order (those a run did not measure are left out)
@@ -58,58 +60,123 @@ def to_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def environment() -> dict:
-    """Command, date, machine and versions, recorded beside every result."""
-    import sklearn
-    import skorch
-    import torch
+#: the repository root: recorded commands and paths are relative to it
+REPO = Path(__file__).resolve().parents[2]
+#: libraries whose versions every report records (those not installed are left out)
+VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "torch", "skorch", "surprise", "implicit")
 
-    cpu = platform.processor() or "unknown"
+
+def relative_path(path) -> str:
+    """``path`` relative to the repository root (as recorded in reports)."""
+    return os.path.relpath(Path(path).resolve(), REPO)
+
+
+def relative_command(argv=None) -> str:
+    """``python <argv>`` with every absolute path made relative to the repository root, so
+    that a recorded command runs from the root of any clone (and names no machine path)."""
+    argv = sys.argv if argv is None else argv
+    parts = ["python"]
+    for arg in argv:
+        key, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if os.path.isabs(value):
+            value = os.path.relpath(value, REPO)
+        parts.append(shlex.quote(key + eq + value))
+    return " ".join(parts)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``platform`` elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import os
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, or ``unknown``."""
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def versions() -> dict:
+    """Python, the libraries of :data:`VERSIONED` that are installed, and sk_grouprec (with
+    its git commit when run from a checkout)."""
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = importlib.import_module(name).__version__
+        except (ImportError, AttributeError):
+            continue
+    import sk_grouprec
+
+    found["sk_grouprec"] = sk_grouprec.__version__
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        found["sk_grouprec"] += f" (git {commit})"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return found
+
+
+def environment(argv=None) -> dict:
+    """Command, date, machine (CPU model, cores, load, torch threads) and versions,
+    recorded beside every result."""
+    import torch
 
     return {
-        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "command": relative_command(argv),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.machine()}",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
+        "machine": f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} "
+                   f"{platform.machine()}; load average (1/5/15 min) {load_average()}; "
+                   f"torch threads {torch.get_num_threads()}",
+        "versions": ", ".join(f"{name} {version}" for name, version in versions().items()),
     }
 
 
-def write_outputs(folds: pd.DataFrame, summary: pd.DataFrame, title: str, protocol: str, output: Path):
-    """Write ``folds.csv``, ``folds.json`` and ``report.md`` under ``output``."""
+def environment_block(env: dict, **extra) -> str:
+    """The environment as a fenced block of ``key: value`` lines."""
+    lines = [f"{key}: {value}" for key, value in {**env, **extra}.items()]
+    return "\n".join(["```", *lines, "```"])
+
+
+def write_report(output: Path, title: str, protocol: str, body: str, *, started=None,
+                 records=None) -> str:
+    """Write ``report.md`` (title, protocol, environment, ``body``) and, when ``records`` (a
+    list of dicts) is given, ``folds.json`` with the same environment; return the markdown.
+
+    ``started`` is the ``time.perf_counter()`` of the run's start: the report then records
+    the wall time so far. Every dataset's runner writes its report through this function.
+    """
+    import time
+
+    output.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    if started is not None:
+        env["wall time"] = f"{time.perf_counter() - started:.0f} s"
+    if records is not None:
+        (output / "folds.json").write_text(
+            json.dumps({"environment": env, "protocol": protocol, "folds": records}, indent=1)
+        )
+    text = "\n".join([f"### {title}", "", f"Protocol: {protocol}", "", environment_block(env), "",
+                      body, ""])
+    (output / "report.md").write_text(text)
+    return text
+
+
+def write_outputs(folds: pd.DataFrame, summary: pd.DataFrame, title: str, protocol: str,
+                  output: Path, *, started=None) -> str:
+    """Write ``folds.csv``, ``folds.json`` and ``report.md`` (the summary table) under
+    ``output``."""
     output.mkdir(parents=True, exist_ok=True)
     folds.to_csv(output / "folds.csv", index=False)
-    env = environment()
-    (output / "folds.json").write_text(
-        json.dumps({"environment": env, "protocol": protocol, "folds": folds.to_dict("records")}, indent=1)
-    )
-    lines = [
-        f"### {title}",
-        "",
-        f"Protocol: {protocol}",
-        "",
-        "```",
-        *(f"{key}: {value}" for key, value in env.items()),
-        "```",
-        "",
-        to_markdown(summary),
-        "",
-    ]
-    report = "\n".join(lines)
-    (output / "report.md").write_text(report)
-    return report
+    return write_report(output, title, protocol, to_markdown(summary), started=started,
+                        records=folds.to_dict("records"))
 
 
 def plot_metrics(summary: pd.DataFrame, path: Path):

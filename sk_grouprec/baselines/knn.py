@@ -354,7 +354,9 @@ class KNNWithZScore(_KNNBase):
         np.minimum.at(lowest, x, ratings)
         np.maximum.at(highest, x, ratings)
         self.overall_sigma_ = float(np.std(ratings))
-        self.sigmas_ = np.where(lowest == highest, self.overall_sigma_, sigmas)
+        # all training ratings equal: every deviation is 0, any positive sigma gives it
+        substitute = self.overall_sigma_ if self.overall_sigma_ > 0 else 1.0
+        self.sigmas_ = np.where(lowest == highest, substitute, sigmas)
 
     def _neighbour_values(self, x, y, ratings):
         return (ratings - self.means_[x]) / self.sigmas_[x]
@@ -434,7 +436,7 @@ KNNWithZScore.__doc__ = f"""k-NN on z-score normalised ratings.
 
     Surprise's ``KNNWithZScore``: :math:`\\sigma` is the population standard deviation of
     an entity's ratings, replaced by the standard deviation of all training ratings when it
-    is 0 (all its ratings equal). With fewer than ``min_k`` contributing neighbours the
+    is 0 (all its ratings equal), and by 1 when all training ratings are equal. With fewer than ``min_k`` contributing neighbours the
     prediction is the user's (item's) mean; with an unknown user or item it is the global
     mean. Predictions are clipped to the training rating range.
 {_SHARED_PARAMETERS}{_SHARED_ATTRIBUTES}

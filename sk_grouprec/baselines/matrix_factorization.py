@@ -8,7 +8,15 @@ Parameters, defaults and update rules are those of Surprise 1.1.5 (``SVD``, ``SV
   one torch thread. Each batch applies the *sum* of the
   per-rating updates Surprise would apply one after the other, so learning rates and
   regularisation constants keep their per-rating meaning. SVD++'s implicit-feedback term
-  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is computed for all users at once by a sparse product.
+  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is gathered for the batch's users only (an
+  ``embedding_bag`` over their rating histories), so an epoch costs time linear in the
+  number of ratings.
+- Both train on ratings divided by a scale ``s`` (:func:`rating_scale`): 1 on a 1-5 scale,
+  where training is exactly Surprise's, ``(max - min) / 4`` on other scales, so that
+  learning rates and regularisation mean on any scale what they mean on 1-5 and the summed
+  updates stay stable (a 0-100 scale would otherwise diverge). The learned biases and
+  factors are scaled back (by ``s`` and ``sqrt(s)``): estimates are on the data's scale.
+- A training that becomes non-finite anyway raises :class:`NonFiniteTrainingError`.
 - ``NMF`` runs Surprise's multiplicative updates exactly (they are already epoch-wise), as
   sparse matrix products.
 """
@@ -33,6 +41,62 @@ from .bias import _gather, _sgd_bias_epoch
 # MovieLens 100K (measured: see benchmarks/BASELINES.md).
 SVD_BATCH_SIZE = 8192
 SVDPP_BATCH_SIZE = 4096
+# SVD++ shuffles the ratings of blocks of users holding about this many batches of ratings
+# (all users in one block on MovieLens 100K): a batch then touches a bounded set of users,
+# whose implicit terms are all that is computed.
+SVDPP_BLOCK_BATCHES = 25
+# ... and its batches hold at most this many ratings per user of the block on average: the
+# summed y_j updates of many ratings of the same users diverge on dense data (MovieLens
+# 100K, with 4.3, is not affected).
+SVDPP_RATINGS_PER_USER = 5
+
+
+class NonFiniteTrainingError(FloatingPointError, ValueError):
+    """Raised when a training diverges: a loss or parameter became NaN or infinite.
+
+    A subclass of both :class:`FloatingPointError` and :class:`ValueError`. The message
+    names the estimator and the epoch and suggests what to change (smaller ``lr_*``, larger
+    ``reg_*``, smaller ``batch_size``, or rescaled ratings).
+    """
+
+
+def rating_scale(ratings, biased=True):
+    """The factor that brings ``ratings`` to the size of a 1-5 scale for SGD training.
+
+    ``(max - min) / 4`` (1 on a 1-5 scale); without biases (no global mean to subtract)
+    at least ``max |r| / 5``. A scale of 0 (all ratings equal, or all 0) gives 1.
+
+    Parameters
+    ----------
+    ratings : ndarray of float
+        Training ratings.
+    biased : bool, default=True
+        Whether the model subtracts the global mean and biases.
+
+    Returns
+    -------
+    scale : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_grouprec.baselines.matrix_factorization import rating_scale
+    >>> rating_scale(np.array([1.0, 5.0])), rating_scale(np.array([0.0, 100.0]))
+    (1.0, 25.0)
+    """
+    ratings = np.asarray(ratings, dtype=np.float64)
+    scale = (float(ratings.max()) - float(ratings.min())) / 4.0
+    if not biased:
+        scale = max(scale, float(np.abs(ratings).max()) / 5.0)
+    return scale if scale > 0 and np.isfinite(scale) else 1.0
+
+
+def _diverged(name, epoch, what="the training error"):
+    return NonFiniteTrainingError(
+        f"{name} training diverged: {what} became NaN or infinite at epoch {epoch}. Use "
+        "smaller learning rates (lr_all / lr_*), more regularisation (reg_all / reg_*), a "
+        "smaller batch_size, or rescale the ratings."
+    )
 
 
 def _check_real(value, name):
@@ -50,17 +114,6 @@ def _check_bool(value, name):
 def _resolve(specific, shared, name):
     """Per-parameter value (``lr_bu``...) falling back to the shared one (``lr_all``)."""
     return check_non_negative(shared if specific is None else specific, name)
-
-
-def _csr_tensor(matrix):
-    """A torch float32 CSR tensor from a scipy sparse matrix."""
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    return _csr(
-        torch.from_numpy(matrix.indptr.astype(np.int64)),
-        torch.from_numpy(matrix.indices.astype(np.int64)),
-        torch.from_numpy(matrix.data.copy()),
-        matrix.shape,
-    )
 
 
 @contextlib.contextmanager
@@ -88,7 +141,7 @@ def _csr(crow, col, values, shape):
 
 def _sgd_factorize(
     users, items, ratings, n_users, n_items, *, n_factors, n_epochs, biased, implicit,
-    init_mean, init_std_dev, lr, reg, batch_size, random_state, verbose,
+    init_mean, init_std_dev, lr, reg, batch_size, random_state, verbose, name="SVD",
 ):
     """Mini-batch version of Surprise's SVD / SVD++ SGD (see the module docstring).
 
@@ -99,13 +152,16 @@ def _sgd_factorize(
     are a sampled dense product and the summed factor gradients are sparse-dense products,
     which avoids materialising a row of factors per rating.
     """
+    if implicit:
+        return _sgd_factorize_implicit(
+            users, items, ratings, n_users, n_items, n_factors=n_factors, n_epochs=n_epochs,
+            init_mean=init_mean, init_std_dev=init_std_dev, lr=lr, reg=reg,
+            batch_size=batch_size, random_state=random_state, verbose=verbose, name=name,
+        )
     rng = check_random_state(random_state)
     shape_u, shape_i = (n_users, n_factors), (n_items, n_factors)
     pu = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_u).astype(np.float32))
     qi = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
-    yj = None
-    if implicit:
-        yj = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
     bu = torch.zeros(n_users)
     bi = torch.zeros(n_items)
     mu = float(ratings.mean()) if biased else 0.0
@@ -116,14 +172,6 @@ def _sgd_factorize(
     u_all = torch.from_numpy(users.astype(np.int64))
     i_all = torch.from_numpy(items.astype(np.int64))
     r_all = torch.from_numpy(ratings.astype(np.float32))
-    if implicit:
-        count = np.bincount(users, minlength=n_users)
-        weight = 1.0 / np.sqrt(count[users])
-        # norm_rated[u, j] = |N(u)|^-1/2 if u rated j; rated_by[j, u] = 1 if u rated j
-        norm_rated = sp.csr_matrix((weight, (users, items)), shape=(n_users, n_items))
-        norm_rated_t = _csr_tensor(norm_rated)
-        norm_rated_tt = _csr_tensor(norm_rated.T)
-        rated_by_t = _csr_tensor(sp.csr_matrix((np.ones_like(weight), (items, users)), shape=(n_items, n_users)))
     zero = torch.zeros(1, dtype=torch.int64)
     n = users.shape[0]
     n_batches = -(-n // batch_size)
@@ -151,7 +199,7 @@ def _sgd_factorize(
             count_i = torch.bincount(i, minlength=n_items)
             crow_u = torch.cat([zero, torch.cumsum(count_u, 0)])
             crow_i = torch.cat([zero, torch.cumsum(count_i, 0)])
-            user_vec = pu if not implicit else pu + torch.sparse.mm(norm_rated_t, yj)
+            user_vec = pu
             # (a gather, not a sampled sparse product: a batch may repeat a (user, item) pair)
             err = r - (user_vec.index_select(0, u) * qi.index_select(0, i)).sum(1)
             if biased:
@@ -172,22 +220,160 @@ def _sgd_factorize(
                 bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).index_add_(0, i, err, alpha=lr["bi"])
             pu.mul_((1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]).add_(grad_u, alpha=lr["pu"])
             qi.mul_((1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]).add_(grad_i, alpha=lr["qi"])
-            if implicit:
-                # y_j receives e q_i / sqrt|N(u)| - reg y_j from every batch rating of every
-                # user u who rated j.
-                yj.mul_(1.0 - lr["yj"] * reg["yj"] * torch.mv(rated_by_t, count_u)[:, None])
-                yj.add_(torch.sparse.mm(norm_rated_tt, grad_u), alpha=lr["yj"])
-    user_implicit = None
-    if implicit:
-        user_implicit = torch.sparse.mm(norm_rated_t, yj).numpy().astype(np.float64)
-        yj = yj.numpy().astype(np.float64)
+        if not bool(torch.isfinite(err_ep).all()):
+            raise _diverged(name, epoch)
+    if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi)):
+        raise _diverged(name, n_epochs - 1, "a parameter")
     return (
         bu.numpy().astype(np.float64),
         bi.numpy().astype(np.float64),
         pu.numpy().astype(np.float64),
         qi.numpy().astype(np.float64),
-        yj,
-        user_implicit,
+        None,
+        None,
+    )
+
+
+def _sgd_factorize_implicit(
+    users, items, ratings, n_users, n_items, *, n_factors, n_epochs, init_mean,
+    init_std_dev, lr, reg, batch_size, random_state, verbose, name="SVDpp",
+):
+    """Mini-batch version of Surprise's SVD++ SGD whose cost is linear in the ratings.
+
+    Each epoch splits the users at random into blocks holding about
+    ``SVDPP_BLOCK_BATCHES * batch_size`` ratings each, shuffles each block's ratings and cuts
+    them into batches. A batch's estimates need the implicit term of its block's users
+    only: one ``embedding_bag`` over their histories. The summed ``y_j`` updates
+    (``e q_i / sqrt|N(u)| - reg y_j`` for every batch rating of every user ``u`` who rated
+    ``j``) are a second ``embedding_bag`` over the same histories ordered by item.
+    """
+    rng = check_random_state(random_state)
+    shape_u, shape_i = (n_users, n_factors), (n_items, n_factors)
+    pu = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_u).astype(np.float32))
+    qi = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
+    yj = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
+    bu = torch.zeros(n_users)
+    bi = torch.zeros(n_items)
+    mu = float(ratings.mean())
+    n = users.shape[0]
+    count = np.bincount(users, minlength=n_users)
+    norm = torch.from_numpy((1.0 / np.sqrt(np.maximum(count, 1))).astype(np.float32))
+    # the histories N(u) (one entry per rating), by user and by item
+    by_user = np.argsort(users, kind="stable")
+    hist_u_user, hist_u_item = users[by_user], items[by_user]
+    by_item = np.argsort(items, kind="stable")
+    hist_i_user, hist_i_item = users[by_item], items[by_item]
+    u_all = torch.from_numpy(users.astype(np.int64))
+    i_all = torch.from_numpy(items.astype(np.int64))
+    r_all = torch.from_numpy(ratings.astype(np.float32))
+    n_blocks = max(1, round(n / (SVDPP_BLOCK_BATCHES * batch_size)))
+    batch_size = min(batch_size, max(1, SVDPP_RATINGS_PER_USER * n_users // n_blocks))
+    embedding_bag = torch.nn.functional.embedding_bag
+    for epoch in range(n_epochs):
+        if verbose:
+            print(f"Processing epoch {epoch}")
+        # n_blocks blocks of users (random order) with about equal numbers of ratings
+        user_order = rng.permutation(n_users)
+        before = np.cumsum(count[user_order]) - count[user_order]
+        block_of_user = np.empty(n_users, dtype=np.int64)
+        block_of_user[user_order] = before * n_blocks // n
+        key_dtype = np.int16 if n_blocks < 2**15 else np.int64
+        # users by block (ascending index within a block): their local ids
+        users_by_block = np.argsort(block_of_user.astype(key_dtype), kind="stable")
+        block_user_ptr = np.searchsorted(block_of_user[users_by_block], np.arange(n_blocks + 1))
+        local = np.empty(n_users, dtype=np.int64)
+        local[users_by_block] = np.arange(n_users) - block_user_ptr[block_of_user[users_by_block]]
+        # ratings: shuffled, then grouped by block (stable radix sort keeps the shuffle)
+        shuffled = rng.permutation(n)
+        by_block = np.argsort(block_of_user[users[shuffled]].astype(key_dtype), kind="stable")
+        rating_order = shuffled[by_block]
+        rating_ptr = np.searchsorted(block_of_user[users[rating_order]], np.arange(n_blocks + 1))
+        # histories grouped by block, by user (for the gather) and by item (for the scatter)
+        hu = np.argsort(block_of_user[hist_u_user].astype(key_dtype), kind="stable")
+        hu_ptr = np.searchsorted(block_of_user[hist_u_user[hu]], np.arange(n_blocks + 1))
+        hi = np.argsort(block_of_user[hist_i_user].astype(key_dtype), kind="stable")
+        hi_ptr = np.searchsorted(block_of_user[hist_i_user[hi]], np.arange(n_blocks + 1))
+        err_peak = torch.zeros(())
+        for block in range(n_blocks):
+            members = users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]]
+            block_users = torch.from_numpy(members)
+            n_local = members.shape[0]
+            sel = hu[hu_ptr[block] : hu_ptr[block + 1]]
+            gather_items = torch.from_numpy(hist_u_item[sel])
+            gather_norm = norm[torch.from_numpy(hist_u_user[sel])]
+            gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
+            sel = hi[hi_ptr[block] : hi_ptr[block + 1]]
+            scatter_users = torch.from_numpy(local[hist_i_user[sel]])
+            scatter_offsets = torch.from_numpy(
+                np.searchsorted(hist_i_item[sel], np.arange(n_items)).astype(np.int64)
+            )
+            block_norm = norm[block_users]
+            order = torch.from_numpy(rating_order[rating_ptr[block] : rating_ptr[block + 1]])
+            local_all = torch.from_numpy(local)[u_all.index_select(0, order)]
+            i_block, r_block = i_all.index_select(0, order), r_all.index_select(0, order)
+            for start in range(0, order.shape[0], batch_size):
+                ul = local_all[start : start + batch_size]
+                i, r = i_block[start : start + batch_size], r_block[start : start + batch_size]
+                implicit = embedding_bag(
+                    gather_items, yj, gather_offsets, mode="sum", per_sample_weights=gather_norm
+                )
+                pu_b, bu_b = pu.index_select(0, block_users), bu.index_select(0, block_users)
+                user_vec = pu_b + implicit
+                q = qi.index_select(0, i)
+                uv = user_vec.index_select(0, ul)
+                estimate = bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1)
+                err = r - (mu + estimate)
+                err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
+                count_u = torch.bincount(ul, minlength=n_local)
+                count_i = torch.bincount(i, minlength=n_items)
+                # per-user and per-item sums of e q_i and e (p_u + implicit): segment sums
+                # over the batch sorted by user, then by item
+                by_u, by_i = torch.argsort(ul), torch.argsort(i)
+                grad_u = embedding_bag(
+                    i.index_select(0, by_u), qi, torch.cumsum(count_u, 0) - count_u,
+                    mode="sum", per_sample_weights=err.index_select(0, by_u),
+                )
+                grad_i = embedding_bag(
+                    ul.index_select(0, by_i), user_vec, torch.cumsum(count_i, 0) - count_i,
+                    mode="sum", per_sample_weights=err.index_select(0, by_i),
+                )
+                count_u, count_i = count_u.to(torch.float32), count_i.to(torch.float32)
+                sum_u = torch.bincount(ul, weights=err, minlength=n_local).to(torch.float32)
+                sum_i = torch.bincount(i, weights=err, minlength=n_items).to(torch.float32)
+                # y_j: sums over the block users u who rated j of e q / sqrt|N(u)| and count_u
+                y_grad = embedding_bag(
+                    scatter_users, grad_u * block_norm[:, None], scatter_offsets, mode="sum"
+                )
+                y_count = embedding_bag(
+                    scatter_users, count_u[:, None], scatter_offsets, mode="sum"
+                ).squeeze(1)
+                # x += lr (sum of gradients - reg * count * x)
+                decay_u = 1.0 - lr["bu"] * reg["bu"] * count_u
+                bu.index_copy_(0, block_users, bu_b * decay_u + lr["bu"] * sum_u)
+                bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
+                decay_u = (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]
+                pu.index_copy_(0, block_users, pu_b * decay_u + lr["pu"] * grad_u)
+                decay_i = (1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]
+                qi.mul_(decay_i).add_(grad_i, alpha=lr["qi"])
+                decay_y = (1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]
+                yj.mul_(decay_y).add_(y_grad, alpha=lr["yj"])
+        if not bool(torch.isfinite(err_peak)):
+            raise _diverged(name, epoch)
+    if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
+        raise _diverged(name, n_epochs - 1, "a parameter")
+    hist_norm = torch.from_numpy((1.0 / np.sqrt(count[hist_u_user])).astype(np.float32))
+    offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64))
+    user_implicit = embedding_bag(
+        torch.from_numpy(hist_u_item.astype(np.int64)), yj, offsets, mode="sum",
+        per_sample_weights=hist_norm,
+    )
+    return (
+        bu.numpy().astype(np.float64),
+        bi.numpy().astype(np.float64),
+        pu.numpy().astype(np.float64),
+        qi.numpy().astype(np.float64),
+        yj.numpy().astype(np.float64),
+        user_implicit.numpy().astype(np.float64),
     )
 
 
@@ -201,6 +387,10 @@ class SVD(BaseRecommender):
     ``n_epochs`` passes. Unlike Surprise's strictly sequential loop, each epoch splits the
     ratings at random into mini-batches of ``batch_size`` whose per-rating updates are
     summed (vectorised, float32 torch); the initial factors are drawn as in Surprise.
+    Training runs on the ratings divided by ``rating_scale_`` (1 on a 1-5 scale, see
+    :func:`rating_scale`), so the learning rates and regularisation mean on any scale what
+    they mean on 1-5; the fitted biases and factors are on the data's scale. A diverging
+    training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has ``b_u = 0`` and ``p_u = 0`` (likewise for items), so
     the estimate is the global mean plus the known side's bias, or the global mean when
@@ -245,6 +435,8 @@ class SVD(BaseRecommender):
         ``p_u``.
     item_factors_ : ndarray of shape (n_items_, n_factors)
         ``q_i``.
+    rating_scale_ : float
+        The scale the ratings were divided by for training (1 on a 1-5 scale).
     n_users_, n_items_ : int
         Number of users and items seen in ``fit``.
 
@@ -308,21 +500,25 @@ class SVD(BaseRecommender):
         reg = {p: _resolve(getattr(self, f"reg_{p}"), self.reg_all, f"reg_{p}") for p in self._parts}
         biased = True if self._implicit else _check_bool(self.biased, "biased")
         self._biased_fit = biased
+        scale = rating_scale(ratings, biased)
         with _single_torch_thread():
             bu, bi, pu, qi, yj, user_implicit = _sgd_factorize(
-                users, items, ratings, self.n_users_, self.n_items_,
+                users, items, ratings / scale, self.n_users_, self.n_items_,
                 n_factors=check_positive_int(self.n_factors, "n_factors"),
                 n_epochs=check_positive_int(self.n_epochs, "n_epochs"),
                 biased=biased, implicit=self._implicit,
                 init_mean=_check_real(self.init_mean, "init_mean"),
                 init_std_dev=check_non_negative(self.init_std_dev, "init_std_dev"),
                 lr=lr, reg=reg, batch_size=check_positive_int(self.batch_size, "batch_size"),
-                random_state=self.random_state, verbose=self.verbose,
+                random_state=self.random_state, verbose=self.verbose, name=type(self).__name__,
             )
-        self.user_bias_, self.item_bias_ = bu, bi
-        self.user_factors_, self.item_factors_ = pu, qi
+        # back to the data's scale: estimates mu + b_u + b_i + q_i . p_u scale by s
+        root = np.sqrt(scale)
+        self.rating_scale_ = scale
+        self.user_bias_, self.item_bias_ = bu * scale, bi * scale
+        self.user_factors_, self.item_factors_ = pu * root, qi * root
         if self._implicit:
-            self.implicit_factors_, self.user_implicit_ = yj, user_implicit
+            self.implicit_factors_, self.user_implicit_ = yj * root, user_implicit * root
 
     def _user_vectors(self, users):
         return self.user_factors_[users]
@@ -343,10 +539,13 @@ class SVDpp(SVD):
     where ``N(u)`` are the items ``u`` rated in the training data. The SGD updates are
     Surprise's ``SVDpp`` ones (including ``y_j += lr_yj (e q_i / sqrt|N(u)| - reg_yj y_j)``
     for every ``j`` in ``N(u)``), applied on mini-batches of ``batch_size``
-    ratings (a new random partition each epoch) with summed per-rating updates; the
-    implicit term is computed for all users at once by a sparse product (float32 torch),
-    which makes training far faster than a per-rating loop. The initial factors are drawn
-    as in Surprise.
+    ratings with summed per-rating updates (float32 torch). Each epoch splits the users at
+    random into blocks of about ``25 * batch_size`` ratings (one block up to about 150K
+    ratings: then the batches are a random partition of all ratings) and cuts each block's
+    shuffled ratings into batches; the implicit term is gathered for the block's users
+    only, so training time grows linearly with the number of ratings. The initial factors
+    are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
+    a diverging training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has no bias, factors nor implicit feedback (likewise for
     an unknown item), so the estimate is the global mean plus the known side's bias, or
@@ -377,7 +576,9 @@ class SVDpp(SVD):
         Print the epoch number while training.
     batch_size : int, default=4096
         Ratings per mini-batch (not a Surprise parameter). Larger batches are faster but
-        less accurate: 8192 costs about 0.006 RMSE on MovieLens 100K.
+        less accurate: 8192 costs about 0.006 RMSE on MovieLens 100K. On dense data the
+        batches are smaller: at most 5 ratings per user of a block on average, since the
+        summed ``y_j`` updates of many ratings of the same users make SGD diverge.
 
     Attributes
     ----------
@@ -393,6 +594,8 @@ class SVDpp(SVD):
         ``y_j``.
     user_implicit_ : ndarray of shape (n_users_, n_factors)
         ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` per user.
+    rating_scale_ : float
+        The scale the ratings were divided by for training (1 on a 1-5 scale).
     n_users_, n_items_ : int
         Number of users and items seen in ``fit``.
 
