@@ -230,3 +230,32 @@ def test_dmtl_network_trains_the_same_with_sparse_gradients():
             opt.flush()
         results.append(model(torch.as_tensor(users), torch.as_tensor(items))[0].detach())
     torch.testing.assert_close(results[0], results[1], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "params, sparse",
+    [({}, True), ({"task_weighting": "gradnorm"}, False), ({"optimizer": "adam"}, False)],
+)
+def test_estimator_uses_sparse_rows_with_adamw_only(params, sparse):
+    from bad_input_cases import tiny_dmtl
+
+    from sk_grouprec.testing import make_small_ratings
+
+    X, y, group = make_small_ratings()
+    est = tiny_dmtl(**params).fit(X, y)
+    towers = [m for m in est.module_.modules() if isinstance(m, EntityTower)]
+    assert towers and all(t.sparse_gradients is sparse for t in towers)
+    assert isinstance(est.net_.optimizer_, SparseAdamW) is sparse
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_auto_batch_size_follows_the_data():
+    from sk_grouprec.dmtl._net import batching
+
+    class Est:
+        batch_size = "auto"
+
+    assert batching(Est, 80_000) == (1024, 1)
+    assert batching(Est, 1_000_000) == (4096, 32)
+    Est.batch_size = 512
+    assert batching(Est, 1_000_000) == (512, 1)

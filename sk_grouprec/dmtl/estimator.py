@@ -112,6 +112,10 @@ class GroupDMTLRecommender(BaseRecommender):
         implicit-feedback sums are shared by more rows: the time per rating then falls as
         the data grows (see :ref:`scaling`). An int: that size, rows fully shuffled.
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
+        ``"adamw"`` trains the embedding tables with sparse gradients and a row-wise AdamW
+        (a step updates the batch's rows only, catching up the decay and momentum of the
+        others), except with ``task_weighting="gradnorm"``/``"pmtrec"`` and in
+        data-parallel runs (dense gradients); see :ref:`scaling`.
     early_stopping : bool or int, default=False
         Stop when the validation rating loss has not improved for ``patience`` epochs
         (``True`` = 3, an int sets the patience) and restore the best weights. Uses a
@@ -152,8 +156,10 @@ class GroupDMTLRecommender(BaseRecommender):
     accelerator : accelerate.Accelerator, default=None
         Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): device
         placement, mixed precision and multi-GPU / multi-process data parallelism as set up
-        by the accelerator (e.g. under ``accelerate launch``). Needs the ``distributed``
-        extra. With ``Accelerator(cpu=True)`` in one process it trains exactly as without.
+        by the accelerator (e.g. under ``torchrun`` or ``accelerate launch``: each process
+        trains on its own shard of every epoch, gradients averaged). Needs the
+        ``distributed`` extra. With ``Accelerator(cpu=True)`` in one process it trains
+        exactly as without.
     verbose : int, default=0
         ``> 0`` prints one line per epoch with every task loss.
     random_state : int, RandomState instance or None, default=None
