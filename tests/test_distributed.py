@@ -113,3 +113,58 @@ def test_dmtl_trains_through_accelerate_on_cpu(data):
     # one CPU process: the same training as without Accelerate
     plain = tiny_dmtl(lambda_profile=0.5).fit(X, y)
     np.testing.assert_allclose(est.predict(X), plain.predict(X), rtol=1e-5, atol=1e-5)
+
+
+# Data-parallel training with torchrun ---------------------------------------------------------
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run_worker(out, nproc, task_weighting):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tests.parent), env.get("PYTHONPATH", "")])
+    worker = [str(tests / "ddp_worker.py"), str(out), "--task-weighting", task_weighting]
+    if nproc == 1:
+        command = [sys.executable, *worker]
+    else:
+        command = [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
+            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *worker,
+        ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    import json
+
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(nproc)]
+
+
+def test_torchrun_two_processes_train_on_half_the_batches_each(tmp_path):
+    """``torchrun --nproc_per_node 2`` (gloo, loopback): each process sees its own half of
+    every epoch and the synchronised model predicts as well as a one-process fit. The
+    default fixed task weighting leaves the criterion without parameters (it must not be
+    wrapped for DDP)."""
+    task_weighting = "fixed"
+    pytest.importorskip("accelerate")
+    ranks = _run_worker(tmp_path / "two", 2, task_weighting)
+    (one,) = _run_worker(tmp_path / "one", 1, task_weighting)
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    assert one["world_size"] == 1
+    # each rank: half the batches and about half the rows of the one-process fit
+    assert [r["batches"] for r in ranks] == [one["batches"] // 2] * 2
+    for r in ranks:
+        assert abs(r["rows"] - one["rows"] / 2) <= 0.05 * one["rows"]
+    assert sum(r["rows"] for r in ranks) >= one["rows"]
+    # the processes hold the same (synchronised) model, as good as one process's
+    assert ranks[0]["rmse"] == pytest.approx(ranks[1]["rmse"], abs=1e-6)
+    assert abs(ranks[0]["rmse"] - one["rmse"]) <= 0.02
+    assert all(r["module_is_plain"] for r in ranks)

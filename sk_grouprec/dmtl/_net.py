@@ -4,12 +4,15 @@
 estimator's parameters. The net follows skorch's loop unchanged except for two hooks: :meth:`DMTLNet.get_loss`
 (the task losses from ``criterion_``, a :class:`~sk_grouprec.dmtl.tasks.TaskCriterion`,
 combined by the module's task weighting) and :meth:`DMTLNet.train_step_single` (weightings
-with a custom backward write the gradients themselves).
+with a custom backward write the gradients themselves). With the default ``"adamw"``
+optimiser the embedding tables train with sparse gradients and
+:class:`~sk_grouprec.dmtl._optim.SparseAdamW` (a step costs the batch's rows, not the
+tables'), except for weightings with a custom backward (GradNorm, PMTRec: they combine
+per-task gradients of the shared parameters, dense) and other optimisers.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring
@@ -17,9 +20,12 @@ from skorch.dataset import ValidSplit
 from skorch.hf import AccelerateMixin, unpack_data
 
 from .._validation import ITEM_COL, USER_COL
+from ._batching import ShardedBatchIterator, auto_batching
+from ._distributed import DataParallelMixin
 from ._inputs import entity_matrix, user_history
+from ._optim import SparseAdamW
 from ._params import OPTIMIZERS
-from .network import DMTLNetwork
+from .network import DMTLNetwork, EntityTower
 from .task_weighting import reduce_task_loss
 from .tasks import TaskCriterion
 
@@ -52,37 +58,8 @@ class InteractionDataset(torch.utils.data.Dataset):
         return {k: v[i] for k, v in self.inputs.items()}, self.target[i]
 
 
-class BatchIterator:
-    """Yield ``(inputs, target)`` mini-batches by slicing tensors (no per-sample work).
-
-    Accepts an :class:`InteractionDataset` or a :class:`torch.utils.data.Subset` of one
-    (what skorch's ``ValidSplit`` produces). Shuffling uses its own seeded generator.
-    """
-
-    def __init__(self, dataset, batch_size=1024, shuffle=False, seed=None):
-        if isinstance(dataset, torch.utils.data.Subset):
-            self.base = dataset.dataset
-            self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        else:
-            self.base = dataset
-            self.rows = None
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = torch.Generator()
-        self.generator.manual_seed(0 if seed is None else int(seed))
-
-    def __len__(self):
-        n = len(self.base) if self.rows is None else len(self.rows)
-        return -(-n // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.base) if self.rows is None else len(self.rows)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        if self.rows is not None:
-            order = self.rows[order]
-        for start in range(0, n, self.batch_size):
-            sel = order[start : start + self.batch_size]
-            yield {k: v[sel] for k, v in self.base.inputs.items()}, self.base.target[sel]
+#: the training and validation iterator: tensor slicing, user blocks, one shard per process
+BatchIterator = ShardedBatchIterator
 
 
 class DMTLNet(NeuralNet):
@@ -119,6 +96,15 @@ class DMTLNet(NeuralNet):
             self._record_losses(losses, "train" if training else "valid")
         )
 
+    def on_epoch_end(self, net, **kwargs):
+        """Bring the rows of sparse-gradient tables up to date before anything reads them
+        (validation scores, early-stopping checkpoints, prediction)."""
+        optimizer = getattr(self, "optimizer_", None)
+        optimizer = getattr(optimizer, "optimizer", optimizer)  # Accelerate's wrapper
+        if isinstance(optimizer, SparseAdamW):
+            optimizer.flush()
+        super().on_epoch_end(net, **kwargs)
+
     def train_step_single(self, batch, **fit_params):
         """skorch's step, except that gradient weightings write the gradients themselves."""
         module = self.module_
@@ -139,10 +125,12 @@ class DMTLNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
 
-class AcceleratedDMTLNet(AccelerateMixin, DMTLNet):
+class AcceleratedDMTLNet(DataParallelMixin, AccelerateMixin, DMTLNet):
     """:class:`DMTLNet` trained through Hugging Face Accelerate (``accelerator=`` of the
-    estimator): mixed precision, several GPUs or processes, as ``accelerate launch`` sets up.
-    Needs the ``accelerate`` package (the ``distributed`` extra)."""
+    estimator): mixed precision, several GPUs or processes, as ``torchrun`` or ``accelerate
+    launch`` sets up; each process trains on its own shard of every epoch
+    (:class:`~sk_grouprec.dmtl._distributed.DataParallelMixin`). Needs the ``accelerate``
+    package (the ``distributed`` extra)."""
 
 
 def module_tables(est, X, users, items):
@@ -219,7 +207,19 @@ def _callbacks(est, names, seed):
     return callbacks + list(est.callbacks or []), train_split
 
 
-def make_net(est, module, device, seed, tasks):
+def sparse_embeddings(est, module):
+    """Whether the embedding tables train with sparse gradients (and SparseAdamW)."""
+    return est.optimizer == "adamw" and not module.task_weighting.needs_custom_backward
+
+
+def batching(est, n_rows):
+    """``(batch_size, user_block)`` of the training iterator."""
+    if est.batch_size == "auto":
+        return auto_batching(n_rows)
+    return int(est.batch_size), 1
+
+
+def make_net(est, module, device, seed, tasks, n_rows):
     """The skorch net of ``est`` around ``module``, its criterion made of ``tasks``."""
     names = ["rec", "profile"] + (["group"] if any(t.name == "group" for t in tasks) else [])
     callbacks, train_split = _callbacks(est, names, seed)
@@ -228,6 +228,13 @@ def make_net(est, module, device, seed, tasks):
         if isinstance(est.optimizer, str)
         else est.optimizer
     )
+    sparse = sparse_embeddings(est, module)
+    for tower in module.modules():
+        if isinstance(tower, EntityTower):
+            tower.set_sparse_gradients(sparse)
+    if sparse:
+        optimizer = SparseAdamW
+    batch_size, user_block = batching(est, n_rows)
     no_decay = ["rating_head.bias"] + (
         ["profile_head.bias"] if module.profile_head is not None else []
     )
@@ -247,10 +254,11 @@ def make_net(est, module, device, seed, tasks):
         optimizer__weight_decay=float(est.weight_decay),
         optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in no_decay],
         max_epochs=int(est.max_epochs),
-        batch_size=int(est.batch_size),
+        batch_size=batch_size,
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
         iterator_train__seed=seed,
+        iterator_train__user_block=user_block,
         iterator_valid=BatchIterator,
         train_split=train_split,
         callbacks=callbacks,

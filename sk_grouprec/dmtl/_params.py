@@ -38,6 +38,11 @@ def positive_int(value, name):
     check_positive_int(value, name)
 
 
+def auto_or_positive_int(value, name):
+    if not (isinstance(value, str) and value == "auto"):
+        check_positive_int(value, name)
+
+
 def boolean(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}.")
@@ -140,7 +145,7 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "lr": positive,
     "lr_schedule": one_of("cosine", "constant"),
     "max_epochs": positive_int,
-    "batch_size": positive_int,
+    "batch_size": auto_or_positive_int,
     "optimizer": optimizer,
     "early_stopping": patience,
     "validation_fraction": fraction(closed_low=False),

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._sparse import bag_sum, row_lookup
 from .components import NetworkConfig, build_component, check_compatible, component_class
 from .sharing import SharedBottom, TowerPair
 
@@ -61,6 +62,14 @@ class EntityTower(nn.Module):
         (indices into another table of ``n_columns`` rows). When given (and
         ``embedding_size > 0``), the id embedding becomes ``e + |N(r)|^{-1/2} sum_j y_j``
         with learned implicit vectors ``y_j`` (SVD++'s implicit-feedback term).
+
+    Attributes
+    ----------
+    sparse_gradients : bool
+        ``False`` after construction. When ``True`` (see :meth:`set_sparse_gradients`), the
+        id embedding, bias and implicit-feedback tables get sparse gradients holding only
+        the rows of the batch, for an optimiser that updates those rows only (such as
+        :class:`~sk_grouprec.dmtl._optim.SparseAdamW`).
 
     Examples
     --------
@@ -113,6 +122,17 @@ class EntityTower(nn.Module):
         self.linear = nn.Linear(in_size, hidden_size) if in_size else None
         self.hidden_size = hidden_size
         self.dropout = nn.Dropout(dropout)
+        self.sparse_gradients = False
+
+    def set_sparse_gradients(self, enabled=True):
+        """Switch sparse gradients of the embedding tables on or off; return ``self``."""
+        self.sparse_gradients = bool(enabled)
+        return self
+
+    def _lookup(self, table, index, unique):
+        if unique is not None:
+            return row_lookup(table.weight, index, self.unknown_index, unique)
+        return table(index)
 
     def forward(self, index, context=None, features=None):
         """Return ``(h, id_embedding, bias)`` for integer ``index`` (unknown = last row).
@@ -123,10 +143,14 @@ class EntityTower(nn.Module):
         x = self.features[index] if features is None else features
         parts = [x]
         emb = None
+        # sparse gradients: the batch's distinct rows, found once for every table
+        unique = None
+        if getattr(self, "sparse_gradients", False):  # (models pickled before the flag)
+            unique = torch.unique(index.reshape(-1), return_inverse=True)
         if self.embedding is not None:
-            emb = self.embedding(index)
+            emb = self._lookup(self.embedding, index, unique)
             if self.implicit is not None:
-                emb = emb + self._implicit(index)
+                emb = emb + self._implicit(index, unique)
             parts.append(emb)
         if context is not None and context.shape[-1]:
             parts.append(context)
@@ -134,15 +158,17 @@ class EntityTower(nn.Module):
             h = x.new_zeros(index.shape + (self.hidden_size,))
         else:
             h = self.dropout(F.relu(self.linear(torch.cat(parts, dim=-1))))
-        bias = self.bias(index).squeeze(-1) if self.bias is not None else x.new_zeros(index.shape)
+        bias = self._lookup(self.bias, index, unique).squeeze(-1) if self.bias is not None else x.new_zeros(index.shape)
         if emb is None:
             emb = x.new_zeros(index.shape + (0,))
         return h, emb, bias
 
-    def _implicit(self, index):
-        # normalised sum of implicit vectors over each distinct row's history, gathered back
-        flat = index.reshape(-1)
-        rows, inverse = torch.unique(flat, return_inverse=True)
+    def _implicit(self, index, unique=None):
+        # normalised sum of implicit vectors over each distinct row's history, gathered back:
+        # the cost is the total history length of the batch's distinct rows, not the table's
+        if unique is None:
+            unique = torch.unique(index.reshape(-1), return_inverse=True)
+        rows, inverse = unique
         starts = self.history_indptr[rows]
         lengths = self.history_indptr[rows + 1] - starts
         offsets = torch.cumsum(lengths, 0) - lengths
@@ -152,21 +178,30 @@ class EntityTower(nn.Module):
         )
         positions = torch.repeat_interleave(starts, lengths) + within
         weights = torch.repeat_interleave(self.history_norm[rows], lengths)
+        columns = self.history_columns[positions]
+        if getattr(self, "sparse_gradients", False):
+            # a bag sum whose gradient holds the histories' distinct items only
+            pooled = bag_sum(self.implicit.weight, columns, offsets, weights)
+        else:
+            pooled = self._csr_pool(offsets, lengths, columns, weights, rows.shape[0])
+        return pooled[inverse].reshape(index.shape + (-1,))
+
+    def _csr_pool(self, offsets, lengths, columns, weights, n_rows):
+        # a CSR product (rows x items) @ (items x E): with a dense gradient, faster than a
+        # dense-gradient embedding_bag, forward and backward
         crow = torch.cat([offsets.new_zeros(1), torch.cumsum(lengths, 0)])
-        # a CSR product (rows x items) @ (items x E): faster than embedding_bag, also backward
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message="Sparse CSR tensor support is in beta", category=UserWarning
             )
             selection = torch.sparse_csr_tensor(
                 crow,
-                self.history_columns[positions],
+                columns,
                 weights,
-                (rows.shape[0], self.implicit.weight.shape[0]),
+                (n_rows, self.implicit.weight.shape[0]),
                 check_invariants=False,
             )
-        pooled = selection @ self.implicit.weight
-        return pooled[inverse].reshape(index.shape + (-1,))
+        return selection @ self.implicit.weight
 
 
 class FeatureAttention(nn.Module):
