@@ -95,6 +95,18 @@ class RecommenderConformance:
         Predictions are ratings within the training range (``False``: ranking scores).
     bad_inputs : tuple of (str, str)
         The bad-input cases of :meth:`test_bad_input_errors` as ``(case, message)``.
+
+    Examples
+    --------
+    In a test module, a subclass runs every test of the suite on one estimator:
+
+    >>> from sk_grouprec.baselines import SVD
+    >>> from sk_grouprec.testing import RecommenderConformance
+    >>> class TestSVD(RecommenderConformance):
+    ...     def make_estimator(self, **params):
+    ...         return SVD(n_epochs=3, random_state=0, **params)
+    >>> sorted(name for name in dir(TestSVD) if name.startswith("test_"))[:2]
+    ['test_bad_input_errors', 'test_batch_predictions_are_rowwise']
     """
 
     needs_groups = False
@@ -240,6 +252,16 @@ class ScoreRecommenderConformance(RecommenderConformance):
     adds the implicit-feedback contract: ``y=None``, ``positive_threshold``, duplicates,
     fall-backs and ``score``. Subclasses provide ``make_estimator`` (which must accept
     ``positive_threshold``).
+
+    Examples
+    --------
+    >>> from sk_grouprec.baselines import EASE
+    >>> from sk_grouprec.testing import ScoreRecommenderConformance
+    >>> class TestEASE(ScoreRecommenderConformance):
+    ...     def make_estimator(self, **params):
+    ...         return EASE(l2=10.0, **params)
+    >>> TestEASE.predicts_ratings
+    False
     """
 
     predicts_ratings = False
