@@ -179,8 +179,9 @@ class EntityTower(nn.Module):
         positions = torch.repeat_interleave(starts, lengths) + within
         weights = torch.repeat_interleave(self.history_norm[rows], lengths)
         columns = self.history_columns[positions]
-        if getattr(self, "sparse_gradients", False):
-            # a bag sum whose gradient holds the histories' distinct items only
+        if getattr(self, "sparse_gradients", False) and torch.is_grad_enabled():
+            # a bag sum whose gradient holds the histories' distinct items only (inference
+            # keeps the CSR product, whose result does not depend on the batch's row order)
             pooled = bag_sum(self.implicit.weight, columns, offsets, weights)
         else:
             pooled = self._csr_pool(offsets, lengths, columns, weights, rows.shape[0])
