@@ -68,6 +68,7 @@ def test_svdpp_full_batch_epoch_is_the_sum_of_surprise_updates(small, monkeypatc
 
     # a single batch of all 600 ratings (40 users): lift the cap on ratings per user
     monkeypatch.setattr(matrix_factorization, "SVDPP_RATINGS_PER_USER", 10**9)
+    monkeypatch.setattr(matrix_factorization, "SVDPP_RATINGS_PER_ITEM", 10**9)
     X, y = small
     params = dict(n_factors=4, n_epochs=1, lr_all=0.003, reg_all=0.05, reg_yj=0.1, random_state=3)
     est = SVDpp(batch_size=len(y), **params).fit(X, y)
