@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -264,21 +265,12 @@ def _sgd_factorize_implicit(
     ``j``) are a second ``embedding_bag`` over the same histories ordered by item.
     """
     rng = check_random_state(random_state)
-    shape_u, shape_i = (n_users, n_factors), (n_items, n_factors)
-    pu = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_u).astype(np.float32))
-    qi = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
-    yj = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
-    bu = torch.zeros(n_users)
-    bi = torch.zeros(n_items)
+    params = _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev)
     mu = float(ratings.mean())
     n = users.shape[0]
     count = np.bincount(users, minlength=n_users)
     norm = torch.from_numpy((1.0 / np.sqrt(np.maximum(count, 1))).astype(np.float32))
-    # the histories N(u) (one entry per rating), by user and by item
-    by_user = np.argsort(users, kind="stable")
-    hist_u_user, hist_u_item = users[by_user], items[by_user]
-    by_item = np.argsort(items, kind="stable")
-    hist_i_user, hist_i_item = users[by_item], items[by_item]
+    hist = _Histories.of(users, items)
     u_all = torch.from_numpy(users.astype(np.int64))
     i_all = torch.from_numpy(items.astype(np.int64))
     r_all = torch.from_numpy(ratings.astype(np.float32))
@@ -288,112 +280,215 @@ def _sgd_factorize_implicit(
         max(1, SVDPP_RATINGS_PER_USER * n_users // n_blocks),
         max(1, SVDPP_RATINGS_PER_ITEM * n_items),
     )
-    embedding_bag = torch.nn.functional.embedding_bag
     for epoch in range(n_epochs):
         if verbose:
             print(f"Processing epoch {epoch}")
-        # n_blocks blocks of users (random order) with about equal numbers of ratings
-        user_order = rng.permutation(n_users)
-        before = np.cumsum(count[user_order]) - count[user_order]
-        block_of_user = np.empty(n_users, dtype=np.int64)
-        block_of_user[user_order] = before * n_blocks // n
-        key_dtype = np.int16 if n_blocks < 2**15 else np.int64
-        # users by block (ascending index within a block): their local ids
-        users_by_block = np.argsort(block_of_user.astype(key_dtype), kind="stable")
-        block_user_ptr = np.searchsorted(block_of_user[users_by_block], np.arange(n_blocks + 1))
-        local = np.empty(n_users, dtype=np.int64)
-        local[users_by_block] = np.arange(n_users) - block_user_ptr[block_of_user[users_by_block]]
-        # ratings: shuffled, then grouped by block (stable radix sort keeps the shuffle)
-        shuffled = rng.permutation(n)
-        by_block = np.argsort(block_of_user[users[shuffled]].astype(key_dtype), kind="stable")
-        rating_order = shuffled[by_block]
-        rating_ptr = np.searchsorted(block_of_user[users[rating_order]], np.arange(n_blocks + 1))
-        # histories grouped by block, by user (for the gather) and by item (for the scatter)
-        hu = np.argsort(block_of_user[hist_u_user].astype(key_dtype), kind="stable")
-        hu_ptr = np.searchsorted(block_of_user[hist_u_user[hu]], np.arange(n_blocks + 1))
-        hi = np.argsort(block_of_user[hist_i_user].astype(key_dtype), kind="stable")
-        hi_ptr = np.searchsorted(block_of_user[hist_i_user[hi]], np.arange(n_blocks + 1))
+        layout = _BlockLayout.draw(rng, users, n_users, count, n_blocks, hist)
+        local = torch.from_numpy(layout.local)
         err_peak = torch.zeros(())
         for block in range(n_blocks):
-            members = users_by_block[block_user_ptr[block] : block_user_ptr[block + 1]]
-            block_users = torch.from_numpy(members)
-            n_local = members.shape[0]
-            sel = hu[hu_ptr[block] : hu_ptr[block + 1]]
-            gather_items = torch.from_numpy(hist_u_item[sel])
-            gather_norm = norm[torch.from_numpy(hist_u_user[sel])]
-            gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
-            sel = hi[hi_ptr[block] : hi_ptr[block + 1]]
-            scatter_users = torch.from_numpy(local[hist_i_user[sel]])
-            scatter_offsets = torch.from_numpy(
-                np.searchsorted(hist_i_item[sel], np.arange(n_items)).astype(np.int64)
-            )
-            block_norm = norm[block_users]
-            order = torch.from_numpy(rating_order[rating_ptr[block] : rating_ptr[block + 1]])
-            local_all = torch.from_numpy(local)[u_all.index_select(0, order)]
+            histories = layout.histories(block, hist, count, norm, n_items)
+            order = torch.from_numpy(layout.ratings(block))
+            local_all = local[u_all.index_select(0, order)]
             i_block, r_block = i_all.index_select(0, order), r_all.index_select(0, order)
             for start in range(0, order.shape[0], batch_size):
                 ul = local_all[start : start + batch_size]
                 i, r = i_block[start : start + batch_size], r_block[start : start + batch_size]
-                implicit = embedding_bag(
-                    gather_items, yj, gather_offsets, mode="sum", per_sample_weights=gather_norm
-                )
-                pu_b, bu_b = pu.index_select(0, block_users), bu.index_select(0, block_users)
-                user_vec = pu_b + implicit
-                q = qi.index_select(0, i)
-                uv = user_vec.index_select(0, ul)
-                estimate = bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1)
-                err = r - (mu + estimate)
+                err = _svdpp_batch(ul, i, r, histories, params, mu, lr, reg, n_items)
                 err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
-                count_u = torch.bincount(ul, minlength=n_local)
-                count_i = torch.bincount(i, minlength=n_items)
-                # per-user and per-item sums of e q_i and e (p_u + implicit): segment sums
-                # over the batch sorted by user, then by item
-                by_u, by_i = torch.argsort(ul), torch.argsort(i)
-                grad_u = embedding_bag(
-                    i.index_select(0, by_u), qi, torch.cumsum(count_u, 0) - count_u,
-                    mode="sum", per_sample_weights=err.index_select(0, by_u),
-                )
-                grad_i = embedding_bag(
-                    ul.index_select(0, by_i), user_vec, torch.cumsum(count_i, 0) - count_i,
-                    mode="sum", per_sample_weights=err.index_select(0, by_i),
-                )
-                count_u, count_i = count_u.to(torch.float32), count_i.to(torch.float32)
-                sum_u = torch.bincount(ul, weights=err, minlength=n_local).to(torch.float32)
-                sum_i = torch.bincount(i, weights=err, minlength=n_items).to(torch.float32)
-                # y_j: sums over the block users u who rated j of e q / sqrt|N(u)| and count_u
-                y_grad = embedding_bag(
-                    scatter_users, grad_u * block_norm[:, None], scatter_offsets, mode="sum"
-                )
-                y_count = embedding_bag(
-                    scatter_users, count_u[:, None], scatter_offsets, mode="sum"
-                ).squeeze(1)
-                # x += lr (sum of gradients - reg * count * x)
-                decay_u = 1.0 - lr["bu"] * reg["bu"] * count_u
-                bu.index_copy_(0, block_users, bu_b * decay_u + lr["bu"] * sum_u)
-                bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
-                decay_u = (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]
-                pu.index_copy_(0, block_users, pu_b * decay_u + lr["pu"] * grad_u)
-                decay_i = (1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]
-                qi.mul_(decay_i).add_(grad_i, alpha=lr["qi"])
-                decay_y = (1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]
-                yj.mul_(decay_y).add_(y_grad, alpha=lr["yj"])
         if not bool(torch.isfinite(err_peak)):
             raise _diverged(name, epoch)
-    if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
+    if not all(bool(torch.isfinite(t).all()) for t in params):
         raise _diverged(name, n_epochs - 1, "a parameter")
-    hist_norm = torch.from_numpy((1.0 / np.sqrt(count[hist_u_user])).astype(np.float32))
-    offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64))
-    user_implicit = embedding_bag(
-        torch.from_numpy(hist_u_item.astype(np.int64)), yj, offsets, mode="sum",
-        per_sample_weights=hist_norm,
-    )
+    user_implicit = _svdpp_user_implicit(params.yj, count, hist)
     return (
-        bu.numpy().astype(np.float64),
-        bi.numpy().astype(np.float64),
-        pu.numpy().astype(np.float64),
-        qi.numpy().astype(np.float64),
-        yj.numpy().astype(np.float64),
+        *(t.numpy().astype(np.float64) for t in params),
         user_implicit.numpy().astype(np.float64),
+    )
+
+
+class _SvdppParams(NamedTuple):
+    """The SVD++ parameters (float32 tensors, updated in place)."""
+
+    bu: torch.Tensor
+    bi: torch.Tensor
+    pu: torch.Tensor
+    qi: torch.Tensor
+    yj: torch.Tensor
+
+
+def _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev):
+    """Surprise's initialisation: normal factors (``p_u``, ``q_i``, ``y_j``), zero biases."""
+    shape_u, shape_i = (n_users, n_factors), (n_items, n_factors)
+    pu = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_u).astype(np.float32))
+    qi = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
+    yj = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
+    return _SvdppParams(torch.zeros(n_users), torch.zeros(n_items), pu, qi, yj)
+
+
+class _Histories(NamedTuple):
+    """The histories ``N(u)`` (one entry per rating), ordered by user and by item."""
+
+    u_user: np.ndarray
+    u_item: np.ndarray
+    i_user: np.ndarray
+    i_item: np.ndarray
+
+    @classmethod
+    def of(cls, users, items):
+        by_user = np.argsort(users, kind="stable")
+        by_item = np.argsort(items, kind="stable")
+        return cls(users[by_user], items[by_user], users[by_item], items[by_item])
+
+
+def _group_by_block(block_keys, n_blocks):
+    """Stable order grouping entries by block (radix sort) and each block's start offsets."""
+    key_dtype = np.int16 if n_blocks < 2**15 else np.int64
+    order = np.argsort(block_keys.astype(key_dtype), kind="stable")
+    return order, np.searchsorted(block_keys[order], np.arange(n_blocks + 1))
+
+
+class _BlockLayout(NamedTuple):
+    """One epoch's random blocks of users: who is in which block, and in which order.
+
+    ``users_by_block`` (ascending index within a block) with offsets ``user_ptr``; ``local``
+    the users' ids within their block; ``rating_order`` the shuffled ratings grouped by
+    block (offsets ``rating_ptr``); ``hu`` / ``hi`` the histories by user / by item grouped
+    by block (offsets ``hu_ptr`` / ``hi_ptr``).
+    """
+
+    users_by_block: np.ndarray
+    user_ptr: np.ndarray
+    local: np.ndarray
+    rating_order: np.ndarray
+    rating_ptr: np.ndarray
+    hu: np.ndarray
+    hu_ptr: np.ndarray
+    hi: np.ndarray
+    hi_ptr: np.ndarray
+
+    @classmethod
+    def draw(cls, rng, users, n_users, count, n_blocks, hist):
+        """``n_blocks`` blocks of users (random order) with about equal numbers of ratings."""
+        n = users.shape[0]
+        user_order = rng.permutation(n_users)
+        before = np.cumsum(count[user_order]) - count[user_order]
+        block_of_user = np.empty(n_users, dtype=np.int64)
+        block_of_user[user_order] = before * n_blocks // n
+        users_by_block, user_ptr = _group_by_block(block_of_user, n_blocks)
+        local = np.empty(n_users, dtype=np.int64)
+        local[users_by_block] = np.arange(n_users) - user_ptr[block_of_user[users_by_block]]
+        # ratings: shuffled, then grouped by block (the stable sort keeps the shuffle)
+        shuffled = rng.permutation(n)
+        by_block, rating_ptr = _group_by_block(block_of_user[users[shuffled]], n_blocks)
+        hu, hu_ptr = _group_by_block(block_of_user[hist.u_user], n_blocks)
+        hi, hi_ptr = _group_by_block(block_of_user[hist.i_user], n_blocks)
+        return cls(
+            users_by_block, user_ptr, local, shuffled[by_block], rating_ptr, hu, hu_ptr, hi, hi_ptr
+        )
+
+    def ratings(self, block):
+        """The block's ratings (indices into the training arrays), shuffled."""
+        return self.rating_order[self.rating_ptr[block] : self.rating_ptr[block + 1]]
+
+    def histories(self, block, hist, count, norm, n_items):
+        """The block's users and their histories, as ``embedding_bag`` inputs."""
+        members = self.users_by_block[self.user_ptr[block] : self.user_ptr[block + 1]]
+        block_users = torch.from_numpy(members)
+        sel = self.hu[self.hu_ptr[block] : self.hu_ptr[block + 1]]
+        gather_items = torch.from_numpy(hist.u_item[sel])
+        gather_norm = norm[torch.from_numpy(hist.u_user[sel])]
+        gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
+        sel = self.hi[self.hi_ptr[block] : self.hi_ptr[block + 1]]
+        scatter_users = torch.from_numpy(self.local[hist.i_user[sel]])
+        scatter_offsets = torch.from_numpy(
+            np.searchsorted(hist.i_item[sel], np.arange(n_items)).astype(np.int64)
+        )
+        return _BlockHistories(
+            block_users, norm[block_users], gather_items, gather_norm, gather_offsets,
+            scatter_users, scatter_offsets,
+        )
+
+
+class _BlockHistories(NamedTuple):
+    """A block's users (global ids, their ``|N(u)|^-1/2``) and their histories.
+
+    ``gather_*``: by user, for the implicit terms; ``scatter_*``: by item with local user
+    ids, for the ``y_j`` sums.
+    """
+
+    users: torch.Tensor
+    norm: torch.Tensor
+    gather_items: torch.Tensor
+    gather_norm: torch.Tensor
+    gather_offsets: torch.Tensor
+    scatter_users: torch.Tensor
+    scatter_offsets: torch.Tensor
+
+
+def _svdpp_batch(ul, i, r, block, params, mu, lr, reg, n_items):
+    """Apply one mini-batch's summed SVD++ updates to ``params`` in place.
+
+    ``ul`` are the batch's users as ids local to ``block``, ``i`` its items, ``r`` its
+    ratings. Returns the batch's errors.
+    """
+    embedding_bag = torch.nn.functional.embedding_bag
+    bu, bi, pu, qi, yj = params
+    block_users = block.users
+    n_local = block_users.shape[0]
+    implicit = embedding_bag(
+        block.gather_items, yj, block.gather_offsets, mode="sum",
+        per_sample_weights=block.gather_norm,
+    )
+    pu_b, bu_b = pu.index_select(0, block_users), bu.index_select(0, block_users)
+    user_vec = pu_b + implicit
+    q = qi.index_select(0, i)
+    uv = user_vec.index_select(0, ul)
+    estimate = bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1)
+    err = r - (mu + estimate)
+    count_u = torch.bincount(ul, minlength=n_local)
+    count_i = torch.bincount(i, minlength=n_items)
+    # per-user and per-item sums of e q_i and e (p_u + implicit): segment sums over the
+    # batch sorted by user, then by item
+    by_u, by_i = torch.argsort(ul), torch.argsort(i)
+    grad_u = embedding_bag(
+        i.index_select(0, by_u), qi, torch.cumsum(count_u, 0) - count_u,
+        mode="sum", per_sample_weights=err.index_select(0, by_u),
+    )
+    grad_i = embedding_bag(
+        ul.index_select(0, by_i), user_vec, torch.cumsum(count_i, 0) - count_i,
+        mode="sum", per_sample_weights=err.index_select(0, by_i),
+    )
+    count_u, count_i = count_u.to(torch.float32), count_i.to(torch.float32)
+    sum_u = torch.bincount(ul, weights=err, minlength=n_local).to(torch.float32)
+    sum_i = torch.bincount(i, weights=err, minlength=n_items).to(torch.float32)
+    # y_j: sums over the block users u who rated j of e q / sqrt|N(u)| and count_u
+    y_grad = embedding_bag(
+        block.scatter_users, grad_u * block.norm[:, None], block.scatter_offsets, mode="sum"
+    )
+    y_count = embedding_bag(
+        block.scatter_users, count_u[:, None], block.scatter_offsets, mode="sum"
+    ).squeeze(1)
+    # x += lr (sum of gradients - reg * count * x)
+    decay_u = 1.0 - lr["bu"] * reg["bu"] * count_u
+    bu.index_copy_(0, block_users, bu_b * decay_u + lr["bu"] * sum_u)
+    bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
+    decay_u = (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]
+    pu.index_copy_(0, block_users, pu_b * decay_u + lr["pu"] * grad_u)
+    decay_i = (1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]
+    qi.mul_(decay_i).add_(grad_i, alpha=lr["qi"])
+    decay_y = (1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]
+    yj.mul_(decay_y).add_(y_grad, alpha=lr["yj"])
+    return err
+
+
+def _svdpp_user_implicit(yj, count, hist):
+    """``|N(u)|^-1/2 sum_{j in N(u)} y_j`` for every user."""
+    hist_norm = torch.from_numpy((1.0 / np.sqrt(count[hist.u_user])).astype(np.float32))
+    offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64))
+    return torch.nn.functional.embedding_bag(
+        torch.from_numpy(hist.u_item.astype(np.int64)), yj, offsets, mode="sum",
+        per_sample_weights=hist_norm,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,64 @@ def make_group_ratings(
     >>> sorted(groups.unique().tolist())
     [0, 1, 2]
     """
+    n_users, n_items, n_groups, n_ratings, n_factors, n_user_features, n_item_genres = (
+        _check_sizes(
+            n_users, n_items, n_groups, n_ratings, n_factors, n_user_features, n_item_genres
+        )
+    )
+    noise = check_non_negative(noise, "noise")
+    activity_skew = check_non_negative(activity_skew, "activity_skew")
+    popularity_skew = check_non_negative(popularity_skew, "popularity_skew")
+    cohesion = _check_group_cohesion(group_cohesion)
+    flags = (("discrete", discrete), ("shuffle", shuffle), ("return_groups", return_groups))
+    for name, flag in flags:
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {flag!r}.")
+    low, high = _check_rating_scale(rating_scale, discrete)
+
+    rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    unit = (high - low) / 4.0
+    factor_scale = float(np.sqrt(0.8 * unit / np.sqrt(n_factors)))  # <p_u, q_i> has std 0.8 * unit
+    user_side = _make_users(
+        rng, n_users, n_groups, n_factors, n_user_features, cohesion, unit, factor_scale
+    )
+    item_side = _make_items(
+        rng, n_items, n_factors, n_item_genres, popularity_skew, unit, factor_scale
+    )
+    users, items = _rated_pairs(
+        rng, n_users, n_items, n_ratings, activity_skew, item_side.log_popularity, shuffle
+    )
+    y = _rate(rng, users, items, user_side, item_side, low, high, noise, discrete)
+    X = _ratings_frame(users, items, user_side, item_side)
+    if not return_groups:
+        return X, y
+    groups = pd.Series(user_side.group, index=pd.RangeIndex(n_users, name=USER_COL), name=GROUP_COL)
+    return X, y, groups
+
+
+class _Users(NamedTuple):
+    """The planted user side; per-factor and per-feature arrays are one row per factor."""
+
+    group: np.ndarray
+    factors: np.ndarray
+    bias: np.ndarray
+    age: np.ndarray
+    numeric: np.ndarray
+    segment: np.ndarray
+    n_segments: int
+
+
+class _Items(NamedTuple):
+    """The item side; ``factors`` and ``genres`` are one row per factor (genre)."""
+
+    factors: np.ndarray
+    log_popularity: np.ndarray
+    bias: np.ndarray
+    genres: np.ndarray
+    year: np.ndarray
+
+
+def _check_sizes(n_users, n_items, n_groups, n_ratings, n_factors, n_user_features, n_item_genres):
     n_users = check_positive_int(n_users, "n_users")
     n_items = check_positive_int(n_items, "n_items")
     n_groups = check_positive_int(n_groups, "n_groups")
@@ -177,51 +236,49 @@ def make_group_ratings(
             f"n_ratings ({n_ratings}) is larger than n_users * n_items ({n_users * n_items}): "
             "each (user, item) pair is rated at most once."
         )
-    noise = check_non_negative(noise, "noise")
-    activity_skew = check_non_negative(activity_skew, "activity_skew")
-    popularity_skew = check_non_negative(popularity_skew, "popularity_skew")
+    return n_users, n_items, n_groups, n_ratings, n_factors, n_user_features, n_item_genres
+
+
+def _check_group_cohesion(group_cohesion):
     if (
         isinstance(group_cohesion, bool)
         or not isinstance(group_cohesion, numbers.Real)
         or not 0 <= group_cohesion <= 1
     ):
         raise ValueError(f"group_cohesion must be a number in [0, 1]; got {group_cohesion!r}.")
-    cohesion = float(group_cohesion)
-    for name, flag in (("discrete", discrete), ("shuffle", shuffle), ("return_groups", return_groups)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False; got {flag!r}.")
-    low, high = _check_rating_scale(rating_scale, discrete)
+    return float(group_cohesion)
 
-    rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
-    # users: groups, taste, bias, features
+def _mix(rng, group, cohesion, group_values, size):
+    """Group part plus individual part, both standard normal (float32)."""
+    shared, own = float(np.sqrt(cohesion)), float(np.sqrt(1.0 - cohesion))
+    individual = rng.standard_normal(size, dtype=np.float32)
+    return (shared * group_values[group] + own * individual).astype(np.float32, copy=False)
+
+
+def _make_users(rng, n_users, n_groups, n_factors, n_user_features, cohesion, unit, factor_scale):
+    """Planted groups (each at least one user), then each user's taste, bias and features."""
     group = rng.integers(0, n_groups, n_users)
     group[rng.permutation(n_users)[:n_groups]] = np.arange(n_groups)
-    shared, own = float(np.sqrt(cohesion)), float(np.sqrt(1.0 - cohesion))
 
-    def mixed(group_values, size):
-        """Group part plus individual part, both standard normal (float32)."""
-        individual = rng.standard_normal(size, dtype=np.float32)
-        return (shared * group_values[group] + own * individual).astype(np.float32, copy=False)
+    def mixed(group_shape, size):
+        return _mix(rng, group, cohesion, rng.standard_normal(group_shape, dtype=np.float32), size)
 
-    unit = (high - low) / 4.0
-    factor_scale = float(np.sqrt(0.8 * unit / np.sqrt(n_factors)))  # <p_u, q_i> has std 0.8 * unit
-    user_factors = factor_scale * mixed(
-        rng.standard_normal((n_groups, n_factors), dtype=np.float32), (n_users, n_factors)
-    )
+    user_factors = factor_scale * mixed((n_groups, n_factors), (n_users, n_factors))
     user_factors = np.ascontiguousarray(user_factors.T)  # one contiguous row per factor: fast gathers
-    user_bias = 0.35 * unit * mixed(rng.standard_normal(n_groups, dtype=np.float32), n_users)
-    age = 38.0 + 12.0 * mixed(rng.standard_normal(n_groups, dtype=np.float32), n_users)
+    user_bias = 0.35 * unit * mixed(n_groups, n_users)
+    age = 38.0 + 12.0 * mixed(n_groups, n_users)
     user_age = np.clip(np.rint(age), 16, 80).astype(np.int8)
-    user_numeric = mixed(
-        rng.standard_normal((n_groups, n_user_features), dtype=np.float32), (n_users, n_user_features)
-    )
+    user_numeric = mixed((n_groups, n_user_features), (n_users, n_user_features))
     user_numeric = np.ascontiguousarray(user_numeric.T)
     n_segments = min(n_groups, _MAX_SEGMENTS)
     at_home = rng.random(n_users) < cohesion
     segment = np.where(at_home, group % n_segments, rng.integers(0, n_segments, n_users)).astype(np.int8)
+    return _Users(group, user_factors, user_bias, user_age, user_numeric, segment, n_segments)
 
-    # items: taste, popularity, bias, features
+
+def _make_items(rng, n_items, n_factors, n_item_genres, popularity_skew, unit, factor_scale):
+    """Item taste, popularity, a bias that grows with popularity, genres and year."""
     item_factors = factor_scale * rng.standard_normal((n_items, n_factors), dtype=np.float32)
     log_popularity = popularity_skew * rng.standard_normal(n_items)
     pop_z = (log_popularity - log_popularity.mean()) / (log_popularity.std() or 1.0)
@@ -233,8 +290,11 @@ def make_group_ratings(
     item_factors = np.ascontiguousarray(item_factors.T)
     year = 2000.0 + 12.0 * rng.standard_normal(n_items) + 3.0 * pop_z
     item_year = np.clip(np.rint(year), 1920, 2025).astype(np.int16)
+    return _Items(item_factors, log_popularity, item_bias, item_genres, item_year)
 
-    # which pairs are rated
+
+def _rated_pairs(rng, n_users, n_items, n_ratings, activity_skew, log_popularity, shuffle):
+    """Which (user, item) pairs are rated: user and item id arrays, one entry per rating."""
     log_activity = activity_skew * rng.standard_normal(n_users)
     codes = _sample_pairs(log_activity, log_popularity, n_ratings, rng)
     if shuffle:
@@ -242,40 +302,43 @@ def make_group_ratings(
     id_dtype = np.int32 if max(n_users, n_items) <= np.iinfo(np.int32).max else np.int64
     users = (codes // n_items).astype(id_dtype)
     items = (codes - users.astype(np.int64) * n_items).astype(id_dtype)
-    del codes
+    return users, items
 
-    # ratings, one latent factor at a time to keep memory at a few arrays of n_ratings
+
+def _rate(rng, users, items, user_side, item_side, low, high, noise, discrete):
+    """The ratings of the pairs, one latent factor at a time (a few arrays of n_ratings)."""
     mu = low + 0.625 * (high - low)
-    score = user_bias[users] + item_bias[items]
+    score = user_side.bias[users] + item_side.bias[items]
     score += np.float32(mu)
-    for f in range(n_factors):
-        score += user_factors[f][users] * item_factors[f][items]
+    for f in range(user_side.factors.shape[0]):
+        score += user_side.factors[f][users] * item_side.factors[f][items]
     if noise > 0:
-        score += np.float32(noise) * rng.standard_normal(n_ratings, dtype=np.float32)
+        score += np.float32(noise) * rng.standard_normal(users.shape[0], dtype=np.float32)
     y = score.astype(np.float64)
     del score
     if discrete:
         np.rint(y, out=y)
     np.clip(y, low, high, out=y)
+    return y
 
+
+def _ratings_frame(users, items, user_side, item_side):
+    """``X``: ids, then the user's and the item's features of every rating."""
     columns = {
         USER_COL: users,
         ITEM_COL: items,
-        "user_age": user_age[users],
+        "user_age": user_side.age[users],
         "user_segment": pd.Categorical.from_codes(
-            segment[users], categories=[f"segment_{s}" for s in range(n_segments)]
+            user_side.segment[users],
+            categories=[f"segment_{s}" for s in range(user_side.n_segments)],
         ),
     }
-    for j in range(n_user_features):
-        columns[f"user_f{j}"] = user_numeric[j][users]
-    for j in range(n_item_genres):
-        columns[f"item_genre_{j}"] = item_genres[j][items]
-    columns["item_year"] = item_year[items]
-    X = pd.DataFrame(columns, copy=False)
-    if not return_groups:
-        return X, y
-    groups = pd.Series(group, index=pd.RangeIndex(n_users, name=USER_COL), name=GROUP_COL)
-    return X, y, groups
+    for j in range(user_side.numeric.shape[0]):
+        columns[f"user_f{j}"] = user_side.numeric[j][users]
+    for j in range(item_side.genres.shape[0]):
+        columns[f"item_genre_{j}"] = item_side.genres[j][items]
+    columns["item_year"] = item_side.year[items]
+    return pd.DataFrame(columns, copy=False)
 
 
 def _check_rating_scale(rating_scale, discrete):
