@@ -3,11 +3,13 @@ batched prediction and top-k recommendation.
 
 A subclass implements two hooks on contiguous integer indices:
 
-- ``_fit_indexed(user_idx, item_idx, ratings, X)``: learn from ratings of known ids;
+- ``_fit_indexed(user_idx, item_idx, ratings, X, **fit_params)``: learn from ratings of
+  known ids (``fit_params``: what the subclass's ``fit`` passes to ``_fit``);
 - ``_predict_indexed(user_idx, item_idx)``: estimates, where an index of ``-1`` marks a user
   or item unseen at fit time (the subclass chooses its documented fall-back).
 
-Everything else (the data contract, clipping to the rating range, recommendation) lives here.
+Everything else (the data contract, clipping to the rating range, recommendation through the
+one top-k routine of :mod:`sk_grouprec._topk`) lives here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._topk import top_k
 from ._validation import (
     ITEM_COL,
     USER_COL,
@@ -26,6 +29,7 @@ from ._validation import (
     check_ratings,
 )
 
+#: Rows predicted at once (``BaseRecommender._predict_batch_size``'s default).
 PREDICT_BATCH_SIZE = 1 << 18
 
 
@@ -81,6 +85,8 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
 
     #: Subclasses that use side features, ``group_id`` or context set this to True.
     _uses_features = False
+    #: Rows predicted at once, and scores held at once by ``recommend`` (tests lower it).
+    _predict_batch_size = PREDICT_BATCH_SIZE
 
     def fit(self, X, y):
         """Fit the estimator on interactions ``X`` and their ratings ``y``.
@@ -97,11 +103,15 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._fit(X, y)
+
+    def _fit(self, X, y, **fit_params):
+        """Validate, index the ids and call ``_fit_indexed`` (``fit_params`` passed on)."""
         name = type(self).__name__
         is_array = not isinstance(X, pd.DataFrame)
         X = check_interactions(X, estimator_name=name)
         ratings = check_ratings(y, X.shape[0], estimator_name=name)
-        self._record_input_shape(X)
+        self.n_features_in_ = X.shape[1]
         # an array X fixes the column count for predict (scikit-learn's convention); a
         # DataFrame may carry other columns at predict time
         self._array_columns = X.shape[1] if is_array else None
@@ -117,7 +127,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             (np.ones(users.shape[0], dtype=bool), (users, items)),
             shape=(self.n_users_, self.n_items_),
         )
-        self._fit_indexed(users, items, ratings, X)
+        self._fit_indexed(users, items, ratings, X, **fit_params)
         return self
 
     def predict(self, X):
@@ -150,8 +160,9 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
 
     def _predict_batched(self, users, items, X=None):
         out = np.empty(users.shape[0], dtype=np.float64)
-        for start in range(0, users.shape[0], PREDICT_BATCH_SIZE):
-            stop = start + PREDICT_BATCH_SIZE
+        size = self._predict_batch_size
+        for start in range(0, users.shape[0], size):
+            stop = start + size
             block = None if X is None or not self._uses_features else X.iloc[start:stop]
             out[start:stop] = self._predict_block(users[start:stop], items[start:stop], block)
         return np.clip(out, *self.rating_range_)
@@ -186,44 +197,28 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
         users = self.user_index_.transform(user_ids)
         cand = self.item_index_.transform(item_ids)
-        k = min(n_items, cand.shape[0])
-        frames = []
-        rows_per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, cand.shape[0]))
-        for start in range(0, users.shape[0], rows_per_chunk):
-            u_chunk = users[start : start + rows_per_chunk]
-            grid_u = np.repeat(u_chunk, cand.shape[0])
-            grid_i = np.tile(cand, u_chunk.shape[0])
-            scores = self._recommend_scores(grid_u, grid_i, user_ids[start : start + rows_per_chunk], item_ids)
-            scores = scores.reshape(u_chunk.shape[0], cand.shape[0])
-            if exclude_rated:
-                known = (u_chunk >= 0)[:, None] & (cand >= 0)[None, :]
-                rated = np.zeros_like(known)
-                if known.any():
-                    sub = self.rated_[np.maximum(u_chunk, 0)][:, np.maximum(cand, 0)].toarray()
-                    rated = sub & known
-                scores = np.where(rated, -np.inf, scores)
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            top_scores = np.take_along_axis(scores, top, axis=1)
-            order = np.argsort(-top_scores, axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-            top_scores = np.take_along_axis(top_scores, order, axis=1)
-            frame = pd.DataFrame(
-                {
-                    USER_COL: np.repeat(user_ids[start : start + rows_per_chunk], k),
-                    ITEM_COL: item_ids[top.ravel()],
-                    "score": top_scores.ravel(),
-                    "rank": np.tile(np.arange(1, k + 1), u_chunk.shape[0]),
-                }
-            )
-            frames.append(frame[np.isfinite(frame["score"].to_numpy())])
-        return pd.concat(frames, ignore_index=True)
+        rated = self.rated_[np.maximum(users, 0)] if exclude_rated else None
 
-    def _recommend_scores(self, grid_users, grid_items, user_ids, item_ids):
-        """Scores of a user x item grid (indices); estimators with features override."""
-        return np.clip(self._predict_indexed(grid_users, grid_items), *self.rating_range_)
+        def score_block(start, stop):
+            u = users[start:stop]
+            grid_u, grid_i = np.repeat(u, cand.shape[0]), np.tile(cand, u.shape[0])
+            scores = np.clip(self._predict_indexed(grid_u, grid_i), *self.rating_range_)
+            scores = scores.reshape(u.shape[0], cand.shape[0])
+            if rated is not None:
+                known = (u >= 0)[:, None] & (cand >= 0)[None, :]
+                seen = rated[start:stop][:, np.maximum(cand, 0)].toarray() & known
+                scores = np.where(seen, -np.inf, scores)
+            return scores
 
-    def _record_input_shape(self, X):
-        self.n_features_in_ = X.shape[1]
+        rows_per_block = max(1, self._predict_batch_size // max(1, cand.shape[0]))
+        return top_k(
+            user_ids,
+            item_ids,
+            min(n_items, cand.shape[0]),
+            score_block,
+            row_col=USER_COL,
+            rows_per_block=rows_per_block,
+        )
 
     # hooks -----------------------------------------------------------------------------
     def _fit_indexed(self, users, items, ratings, X):  # pragma: no cover - abstract

@@ -176,7 +176,7 @@ class BaseScoreRecommender(BaseRecommender):
         positives = positive_interactions(
             X, y, getattr(self, "positive_threshold", None), estimator_name=name
         )
-        self._record_input_shape(X)
+        self.n_features_in_ = X.shape[1]
         self._array_columns = X.shape[1] if is_array else None
         self.user_index_ = IdIndex(positives[USER_COL])
         self.item_index_ = IdIndex(positives[ITEM_COL])

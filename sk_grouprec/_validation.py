@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -345,5 +345,3 @@ def check_choice(value, name, choices):
         raise ValueError(f"{name} must be one of {sorted(map(repr, choices))}; got {value!r}.")
     return value
 
-
-Selector = Callable[[pd.DataFrame], Sequence[str]]

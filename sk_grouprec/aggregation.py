@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import PREDICT_BATCH_SIZE, _unique
 from ._implicit import is_score_estimator
+from ._topk import top_k
 from ._validation import (
     GROUP_COL,
     ITEM_COL,
@@ -216,7 +217,10 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         return self
 
     def _record_membership(self, X, groups):
-        members = check_membership(X[[GROUP_COL, USER_COL]] if groups is None else groups)
+        members = check_membership(
+            X[[GROUP_COL, USER_COL]] if groups is None else groups,
+            estimator_name="GroupAggregator",
+        )
         self.members_ = members[[GROUP_COL, USER_COL]].drop_duplicates().reset_index(drop=True)
         self.n_groups_ = int(self.members_[GROUP_COL].nunique())
         self.items_ = pd.unique(X[ITEM_COL].to_numpy())
@@ -351,34 +355,39 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         n_items = check_positive_int(n_items, "n_items")
         group_ids = _unique(group_ids)
         candidates = self.items_ if items is None else _unique(items)
+        n_cand = candidates.shape[0]
         largest = int(self.members_.groupby(GROUP_COL).size().max())
-        per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, candidates.shape[0] * largest))
+        seen = None
         if exclude_rated:
             seen = self.members_.merge(self._rated, on=USER_COL)[[GROUP_COL, ITEM_COL]]
             seen = seen.drop_duplicates().assign(_seen=True)
-        frames = []
-        for start in range(0, group_ids.shape[0], per_chunk):
-            chunk = group_ids[start : start + per_chunk]
+
+        def score_block(start, stop):
+            chunk = group_ids[start:stop]
             grid = pd.DataFrame(
                 {
-                    GROUP_COL: np.repeat(chunk, candidates.shape[0]),
+                    GROUP_COL: np.repeat(chunk, n_cand),
                     ITEM_COL: np.tile(candidates, chunk.shape[0]),
-                    "_order": np.repeat(np.arange(start, start + chunk.shape[0]), candidates.shape[0]),
+                    "_cell": np.arange(chunk.shape[0] * n_cand),
                 }
             )
-            if exclude_rated:
+            if seen is not None:  # rated items are not candidates at all (Borda ranks the rest)
                 grid = grid.merge(seen, on=[GROUP_COL, ITEM_COL], how="left", sort=False)
-                grid = grid[grid["_seen"].isna()].drop(columns="_seen").reset_index(drop=True)
-            if grid.shape[0] == 0:
-                continue
-            grid["score"] = self.predict(grid.drop(columns="_order"))
-            grid = grid.sort_values(["_order", "score"], ascending=[True, False], kind="stable")
-            grid = grid.groupby("_order", sort=False).head(n_items)
-            grid["rank"] = grid.groupby("_order", sort=False).cumcount() + 1
-            frames.append(grid.drop(columns="_order"))
-        if not frames:
-            return pd.DataFrame({GROUP_COL: [], ITEM_COL: [], "score": [], "rank": []})
-        return pd.concat(frames, ignore_index=True)
+                grid = grid[grid["_seen"].isna()].drop(columns="_seen")
+            scores = np.full(chunk.shape[0] * n_cand, -np.inf)
+            if grid.shape[0]:
+                scores[grid["_cell"].to_numpy()] = self.predict(grid.drop(columns="_cell"))
+            return scores.reshape(chunk.shape[0], n_cand)
+
+        rows_per_block = max(1, PREDICT_BATCH_SIZE // max(1, n_cand * largest))
+        return top_k(
+            group_ids,
+            candidates,
+            min(n_items, n_cand),
+            score_block,
+            row_col=GROUP_COL,
+            rows_per_block=rows_per_block,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

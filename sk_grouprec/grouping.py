@@ -18,10 +18,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._missing import check_numeric_feature, fill_missing_category
 from ._validation import (
     GROUP_COL,
     ITEM_COL,
@@ -59,7 +62,11 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         columns; a callable such as :func:`sklearn.compose.make_column_selector` receives
         ``X`` and returns column names. The first row of each user supplies its values.
         Categorical columns (object, string, category or bool dtype) are one-hot encoded,
-        numeric ones standard-scaled. Ignored when ``cluster_on="ratings"``.
+        numeric ones standard-scaled. Missing values follow the package's one policy,
+        shared with :class:`~sk_grouprec.dmtl.GroupDMTLRecommender`: a missing numeric
+        value takes the training mean of its column, a missing categorical value is a
+        category of its own (``"__missing__"``); infinite values raise a ValueError.
+        Ignored when ``cluster_on="ratings"``.
     cluster_on : {"features", "ratings"}, default="features"
         What describes a user. ``"features"``: the user features chosen by ``features``.
         ``"ratings"``: the user's rating behaviour, for data without demographics: the
@@ -289,7 +296,8 @@ class KMeansGrouper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         _check_missing(table, numeric, categorical, name)
         transformers = []
         if numeric:
-            transformers.append(("numeric", StandardScaler(), numeric))
+            scaler = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler())
+            transformers.append(("numeric", scaler, numeric))
         if categorical:
             transformers.append(
                 (
@@ -509,29 +517,18 @@ def _split_dtypes(table, name):
 
 
 def _check_missing(table, numeric, categorical, name):
+    """Apply the missing-value policy's checks: no infinite or all-missing numeric column."""
     for col in numeric:
         values = table[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            raise ValueError(
-                f"{name}: numeric user feature '{col}' has {int(bad.sum())} NaN or infinite "
-                f"value(s) (first for user {table.index[np.flatnonzero(bad)[0]]!r}); fill or "
-                "drop them before grouping."
-            )
-    for col in categorical:
-        n_missing = int(table[col].isna().sum())
-        if n_missing:
-            raise ValueError(
-                f"{name}: categorical user feature '{col}' has {n_missing} missing value(s); "
-                "fill them (for example with 'unknown') before grouping."
-            )
+        check_numeric_feature(values, col, where=f"{name}: numeric user ")
 
 
 def _as_model_input(table, numeric):
     table = table.reset_index(drop=True)
     if numeric:
         table = table.astype({c: np.float64 for c in numeric})
-    return table
+    categorical = [c for c in table.columns if c not in numeric]
+    return table.assign(**{c: fill_missing_category(table[c]) for c in categorical})
 
 
 def _encoded_columns(column_transformer, name):
@@ -548,7 +545,7 @@ def _with_groups(frame, groups):
 
 
 # natural groups ---------------------------------------------------------------------------
-def check_membership(groups, *, drop_duplicates=True):
+def check_membership(groups, *, drop_duplicates=True, estimator_name=None):
     """Validate a membership table of natural groups, one row per (group, user) pair.
 
     Parameters
@@ -559,6 +556,8 @@ def check_membership(groups, *, drop_duplicates=True):
     drop_duplicates : bool, default=True
         Exact duplicate rows (equal in every column) are removed, keeping the first; ITM-Rec's
         ``group.csv`` ships 37 of them. ``False`` raises a ValueError on them instead.
+    estimator_name : str, optional
+        Named at the start of error messages.
 
     Returns
     -------
@@ -586,29 +585,34 @@ def check_membership(groups, *, drop_duplicates=True):
     1         1        8
     2         2        7
     """
+    where = f"{estimator_name}: " if estimator_name else ""
     if not isinstance(groups, pd.DataFrame):
         raise TypeError(
+            f"{where}"
             f"groups must be a pandas DataFrame with columns 'group_id' and 'user_id'; got "
             f"{type(groups).__name__}."
         )
     missing = [c for c in (GROUP_COL, USER_COL) if c not in groups.columns]
     if missing:
         raise ValueError(
+            f"{where}"
             f"the membership table is missing the column(s) {missing}; it has columns "
             f"{list(map(str, groups.columns))[:20]}."
         )
     if groups.shape[0] == 0:
         raise ValueError(
+            f"{where}"
             "the membership table is empty; at least one (group, user) row is required."
         )
     for col in (GROUP_COL, USER_COL):
         n_missing = int(groups[col].isna().sum())
         if n_missing:
-            raise ValueError(f"the membership table has {n_missing} missing value(s) in '{col}'.")
+            raise ValueError(f"{where}the membership table has {n_missing} missing value(s) in '{col}'.")
     exact = groups.duplicated(keep="first")
     if exact.any() and not drop_duplicates:
         first = groups.loc[exact].iloc[0]
         raise ValueError(
+            f"{where}"
             f"the membership table has {int(exact.sum())} exact duplicate row(s) (first: "
             f"group {first[GROUP_COL]!r}, user {first[USER_COL]!r}); pass "
             "drop_duplicates=True to remove them."
@@ -618,6 +622,7 @@ def check_membership(groups, *, drop_duplicates=True):
     if pairs.any():
         first = out.loc[pairs].iloc[0]
         raise ValueError(
+            f"{where}"
             f"the membership table lists {int(pairs.sum())} rows for repeated (group, user) "
             f"pairs that differ in other columns (first: group {first[GROUP_COL]!r}, user "
             f"{first[USER_COL]!r}); keep one row per pair."

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from conformance import make_small_ratings
 from sklearn.exceptions import NotFittedError
 
 from sk_grouprec.aggregation import GroupAggregator
@@ -39,6 +38,7 @@ from sk_grouprec.datasets._movielens import load_movielens_100k, load_movielens_
 from sk_grouprec.datasets._synthetic import make_group_ratings
 from sk_grouprec.dmtl import GroupDMTLRecommender
 from sk_grouprec.grouping import KMeansGrouper
+from sk_grouprec.testing import make_small_ratings
 
 __all__ = ["BadInput", "CASES", "DUPLICATE_ROW_ESTIMATORS", "tiny_dmtl"]
 
@@ -251,6 +251,12 @@ def _grouper_unseen_user(_):
          "user_kind": ["a", "never-seen"]}
     )
     return grouper.predict(new)
+
+
+def _grouper_nan_feature(_):
+    X, y = data()
+    X = X.assign(user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0]))
+    return KMeansGrouper(n_groups=4, n_init=2, random_state=0).fit(X).predict(X)
 
 
 def _check_groups_in_range(groups):
@@ -539,10 +545,10 @@ CASES = [
     BadInput("ratings-grouping-without-y", "KMeansGrouper(cluster_on='ratings').fit",
              "clustering on ratings without y", _grouper({"n_groups": 4, "cluster_on": "ratings"}),
              ValueError, r"needs y \(the ratings\)"),
-    BadInput("nan-user-feature", "KMeansGrouper.fit", "a NaN user_age",
+    BadInput("inf-user-feature", "KMeansGrouper.fit", "an infinite user_age",
              _grouper({"n_groups": 4}, lambda X: X.assign(
-                 user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0]))),
-             ValueError, r"numeric user feature 'user_age' has 1 NaN or infinite value"),
+                 user_age=X["user_age"].where(X["user_id"] != X["user_id"].iloc[0], np.inf))),
+             ValueError, r"numeric user feature column 'user_age' has 1 infinite value"),
     BadInput("datetime-user-feature", "KMeansGrouper.fit", "a datetime user feature",
              _grouper({"n_groups": 4}, lambda X: X.assign(
                  user_birth=pd.Timestamp("2000-01-01") + pd.to_timedelta(X["user_id"], "D"))),
@@ -633,6 +639,9 @@ CASES = [
              "users and a user_kind category unseen in fit", _grouper_unseen_user,
              check=_check_groups_in_range,
              outcome="fall-back: nearest centre (unseen categories encode to zeros)"),
+    BadInput("nan-user-feature", "KMeansGrouper.fit", "a NaN user_age", _grouper_nan_feature,
+             check=_check_groups_in_range,
+             outcome="fall-back: the training mean of the column (the missing-value policy)"),
     BadInput("unknown-natural-group", "GroupDMTLRecommender.predict_group",
              "a natural group absent from the membership", _dmtl_unknown_natural_group,
              check=lambda pred: _finite(pred, 2),

@@ -11,7 +11,7 @@ implicit-feedback contract: ``y=None``, ``positive_threshold``, duplicates, fall
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance
+from sk_grouprec.testing import RecommenderConformance
 
 
 def unseen_pairs(X, seed=0):

@@ -5,7 +5,6 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import make_small_ratings
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -13,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sk_grouprec.aggregation import STRATEGIES, GroupAggregator
 from sk_grouprec.baselines.bias import BaselineOnly
 from sk_grouprec.baselines.knn import KNNBasic
+from sk_grouprec.testing import make_small_ratings
 
 #: member ratings of the hand-made example (user, item) -> rating
 TABLE = {

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance, make_small_ratings
 
 from sk_grouprec.baselines.bias import BaselineOnly, NormalPredictor, fit_baselines
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 
 
 # references: Surprise 1.1.5's optimize_baselines.pyx, transcribed loop for loop ------------

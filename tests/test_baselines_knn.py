@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance
 
 from sk_grouprec.baselines.bias import fit_baselines
 from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
 from sk_grouprec.baselines.similarities import SIMILARITIES, similarity_matrix
+from sk_grouprec.testing import RecommenderConformance
 
 KNN_CLASSES = (KNNBasic, KNNWithMeans, KNNWithZScore, KNNBaseline)
 

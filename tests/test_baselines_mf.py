@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance, make_small_ratings
 
 from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 
 
 def train_rmse(est, X, y):

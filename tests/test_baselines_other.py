@@ -5,7 +5,6 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import RecommenderConformance
 
 from sk_grouprec.baselines import (
     NMF,
@@ -21,6 +20,7 @@ from sk_grouprec.baselines import (
 from sk_grouprec.baselines.co_clustering import CoClustering
 from sk_grouprec.baselines.slope_one import SlopeOne
 from sk_grouprec.datasets import make_group_ratings
+from sk_grouprec.testing import RecommenderConformance
 
 
 class TestSlopeOne(RecommenderConformance):

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from bad_input_cases import tiny_dmtl
-from conformance import make_small_ratings
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sk_grouprec.baselines.bias import BaselineOnly
+from sk_grouprec.testing import make_small_ratings
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")

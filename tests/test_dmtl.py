@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conformance import RecommenderConformance, make_small_ratings
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -14,6 +13,7 @@ from skorch.callbacks import Callback
 
 from sk_grouprec.dmtl import GroupDMTLRecommender
 from sk_grouprec.dmtl.network import DMTLNetwork
+from sk_grouprec.testing import RecommenderConformance, make_small_ratings
 
 FAST = dict(max_epochs=10, batch_size=64, lr=0.01, random_state=0)
 

@@ -8,7 +8,6 @@ import pickle
 
 import numpy as np
 import pytest
-from conformance import make_small_ratings
 from sklearn.base import clone
 
 from sk_grouprec.dmtl.estimator import GroupDMTLRecommender
@@ -19,6 +18,7 @@ from sk_grouprec.dmtl.task_weighting import (
     PMTRecWeighting,
     UncertaintyWeighting,
 )
+from sk_grouprec.testing import make_small_ratings
 
 FAST = dict(max_epochs=2, batch_size=128, hidden_size=8, embedding_size=8, random_state=0)
 

@@ -1,13 +1,13 @@
-"""Issue 5's acceptance: every multi-task option passes the shared conformance suite, and
+"""Every multi-task option passes the shared conformance suite, and
 every combination of options trains and predicts on MovieLens 100K and ITM-Rec."""
 
 import itertools
 
 import numpy as np
 import pytest
-from conformance import RecommenderConformance
 
 from sk_grouprec import GroupDMTLRecommender, KMeansGrouper
+from sk_grouprec.testing import RecommenderConformance
 
 SHARING = ("shared_bottom", "mmoe", "ple", "stem")
 REFINEMENT = (None, "senet")

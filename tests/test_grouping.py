@@ -4,7 +4,6 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conformance import make_small_ratings
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import make_column_selector
 from sklearn.exceptions import NotFittedError
@@ -12,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sk_grouprec.grouping import KMeansGrouper, check_membership, membership_from_frame
+from sk_grouprec.testing import make_small_ratings
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_one_row_per_user():
         {"user_id": users, "item_id": np.arange(users.shape[0]), "user_age": ages[users]}
     )
     grouper = KMeansGrouper(n_groups=2, n_init=5, random_state=0).fit(X)
-    scaler = grouper.encoder_.named_transformers_["numeric"]
+    scaler = grouper.encoder_.named_transformers_["numeric"][-1]
     assert scaler.mean_[0] == pytest.approx(ages.mean())  # 6, not the rating-weighted 0.34
     centres = np.sort(scaler.inverse_transform(grouper.cluster_centers_)[:, 0])
     np.testing.assert_allclose(centres, [1.0, 11.0])
@@ -212,7 +212,7 @@ def test_fit_transform_equals_fit_then_transform(data):
 def test_unseen_user_joins_the_nearest_centre():
     X, _ = blobs()
     grouper = KMeansGrouper(n_groups=3, random_state=0).fit(X)
-    scaler = grouper.encoder_.named_transformers_["numeric"]
+    scaler = grouper.encoder_.named_transformers_["numeric"][-1]
     at_centres = scaler.inverse_transform(grouper.cluster_centers_)
     new = pd.DataFrame(
         {
@@ -343,18 +343,29 @@ def test_no_user_features(data):
         KMeansGrouper(n_groups=4).fit(X[["user_id", "item_id"]].to_numpy())
 
 
-def test_missing_feature_values_name_the_column(data):
+def test_missing_feature_values_follow_the_policy(data):
     X, _, _ = data
+    first = X["user_id"] == X["user_id"].iloc[0]
     bad = X.copy()
     bad["user_age"] = bad["user_age"].astype(float)
-    bad.loc[bad["user_id"] == bad["user_id"].iloc[0], "user_age"] = np.nan
-    with pytest.raises(ValueError, match="'user_age' has 1 NaN"):
+    bad.loc[first, "user_age"] = np.inf
+    with pytest.raises(ValueError, match="'user_age' has 1 infinite"):
         KMeansGrouper(n_groups=4).fit(bad)
-    bad = X.copy()
-    bad["user_kind"] = bad["user_kind"].astype(object)
-    bad.loc[bad["user_id"] == bad["user_id"].iloc[0], "user_kind"] = None
-    with pytest.raises(ValueError, match="'user_kind' has 1 missing"):
-        KMeansGrouper(n_groups=4).fit(bad)
+    with pytest.raises(ValueError, match="'user_age' has only missing"):
+        KMeansGrouper(n_groups=4).fit(X.assign(user_age=np.nan))
+    # NaN: the training mean (numeric), a category of its own (categorical)
+    imputed = X.copy()
+    imputed["user_age"] = imputed["user_age"].astype(float)
+    imputed.loc[first, "user_age"] = np.nan
+    imputed["user_kind"] = imputed["user_kind"].astype(object)
+    imputed.loc[first, "user_kind"] = None
+    grouper = KMeansGrouper(n_groups=4, random_state=0).fit(imputed)
+    mean_age = X.loc[~first].drop_duplicates("user_id")["user_age"].mean()
+    numeric = grouper.encoder_.named_transformers_["numeric"]
+    assert numeric[0].statistics_[0] == pytest.approx(mean_age)
+    categories = grouper.encoder_.named_transformers_["categorical"].categories_[0]
+    assert "__missing__" in list(categories)
+    assert grouper.predict(imputed).shape == (len(X),)
     bad = X.assign(user_when=pd.Timestamp("2020-01-01"))
     with pytest.raises(TypeError, match="user_when"):
         KMeansGrouper(n_groups=4).fit(bad)

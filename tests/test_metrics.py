@@ -325,7 +325,7 @@ class FixedProfiler:
 
 @pytest.fixture(scope="module")
 def ratings():
-    from conformance import make_small_ratings
+    from sk_grouprec.testing import make_small_ratings
 
     X, y, _ = make_small_ratings(n_users=30, n_items=25, n_ratings=400)
     return X[["user_id", "item_id"]], y

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import torch
 from bad_input_cases import tiny_dmtl
-from conformance import make_small_ratings
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
@@ -22,6 +21,7 @@ from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWi
 from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
 from sk_grouprec.baselines.slope_one import SlopeOne
 from sk_grouprec.grouping import KMeansGrouper
+from sk_grouprec.testing import make_small_ratings
 
 
 @pytest.fixture(scope="module")

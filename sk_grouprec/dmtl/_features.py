@@ -2,9 +2,10 @@
 
 Categorical columns (object, string, category and bool dtypes) are one-hot encoded with
 ``handle_unknown="ignore"`` (a category unseen at fit time encodes as all zeros). Numeric
-columns are standardised; a missing numeric value is replaced by the training mean of its
-column (the documented imputation of the estimator, so that e.g. MovieLens' one film without
-a release date keeps its genres).
+columns are standardised. Missing values follow the package's policy
+(:mod:`sk_grouprec._missing`): the training mean for a numeric value (so that e.g.
+MovieLens' one film without a release date keeps its genres), a category of its own for a
+categorical one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .._missing import MISSING_CATEGORY, check_numeric_feature
 
 
 def _is_categorical(series):
@@ -55,8 +58,7 @@ class FeatureEncoder:
         self.categorical_ = [c for c in self.columns if _is_categorical(frame[c])]
         self.numeric_ = [c for c in self.columns if c not in self.categorical_]
         for col in self.numeric_:
-            if frame[col].isna().all():
-                raise ValueError(f"feature column '{col}' has only missing values.")
+            check_numeric_feature(frame[col].to_numpy(dtype=np.float64, na_value=np.nan), col)
         transformers = []
         if self.numeric_:
             transformers.append(
@@ -100,7 +102,7 @@ class FeatureEncoder:
         if self.categorical_:
             # one representation per category whatever the dtype (str, object, bool, category)
             cats = {
-                c: frame[c].astype(object).where(frame[c].notna(), "__missing__").astype(str)
+                c: frame[c].astype(object).where(frame[c].notna(), MISSING_CATEGORY).astype(str)
                 for c in self.categorical_
             }
             frame = frame.assign(**cats)
@@ -108,8 +110,9 @@ class FeatureEncoder:
             nums = {}
             for col in self.numeric_:
                 values = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
-                if np.isinf(values).any():
-                    raise ValueError(f"feature column '{col}' has infinite values.")
+                n_inf = int(np.isinf(values).sum())
+                if n_inf:
+                    raise ValueError(f"feature column '{col}' has {n_inf} infinite value(s).")
                 nums[col] = values
             frame = frame.assign(**nums)
         return frame

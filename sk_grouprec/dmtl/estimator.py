@@ -1,216 +1,33 @@
-"""``GroupDMTLRecommender``: the DMTL model as a scikit-learn regressor, trained with skorch."""
+"""``GroupDMTLRecommender``: the DMTL model as a scikit-learn regressor, trained with skorch.
+
+This module is the scikit-learn face only: parameters, fit orchestration and the public
+prediction methods. The skorch plumbing is in :mod:`._net`, input preparation in
+:mod:`._inputs`, the tasks in :mod:`.tasks` and the pluggable components in
+:mod:`.components` (see the contributors' architecture page of the documentation).
+"""
 
 from __future__ import annotations
 
-import numbers
 import threading
 import warnings
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring
-from skorch.dataset import ValidSplit
-from skorch.hf import AccelerateMixin, unpack_data
 
-from .._base import PREDICT_BATCH_SIZE, BaseRecommender, IdIndex, _unique
-from .._validation import (
-    GROUP_COL,
-    ITEM_COL,
-    USER_COL,
-    check_choice,
-    check_interactions,
-    check_non_negative,
-    check_positive_int,
-    check_ratings,
-    entity_table,
-    select_features,
-)
-from ._features import FeatureEncoder
-from .network import (
-    SHARING_CHOICES,
-    TASK_REFINEMENT_CHOICES,
-    TASK_WEIGHTING_CHOICES,
-    DMTLNetwork,
-)
-from .task_weighting import reduce_task_loss
+from .._base import BaseRecommender, _unique
+from .._topk import top_k
+from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
+from ..grouping import check_membership
+from . import _inputs
+from . import _params as P
+from ._net import InteractionDataset, build_module, make_net, module_tables
+from .tasks import dmtl_tasks
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 _GLOBAL_RNG_LOCK = threading.Lock()
-_INFER_BATCH = 1 << 16
 
 
-# --------------------------------------------------------------------------------------
-# skorch plumbing: a dataset of index tensors, a fast batch iterator, the two-task loss
-# --------------------------------------------------------------------------------------
-class InteractionDataset(torch.utils.data.Dataset):
-    """Interactions as a dict of index/context tensors plus a ``(n, 2)`` float32 target.
-
-    The target holds ``[rating, profiling class]`` per row (class ``-1``: no label, e.g.
-    natural-group rows). Batches are sliced by :class:`BatchIterator`, never per sample.
-    """
-
-    def __init__(self, inputs, target):
-        self.inputs = inputs
-        self.target = target
-
-    def __len__(self):
-        return self.target.shape[0]
-
-    def __getitem__(self, i):
-        return {k: v[i] for k, v in self.inputs.items()}, self.target[i]
-
-
-class BatchIterator:
-    """Yield ``(inputs, target)`` mini-batches by slicing tensors (no per-sample work).
-
-    Accepts an :class:`InteractionDataset` or a :class:`torch.utils.data.Subset` of one
-    (what skorch's ``ValidSplit`` produces). Shuffling uses its own seeded generator.
-    """
-
-    def __init__(self, dataset, batch_size=1024, shuffle=False, seed=None):
-        if isinstance(dataset, torch.utils.data.Subset):
-            self.base = dataset.dataset
-            self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        else:
-            self.base = dataset
-            self.rows = None
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = torch.Generator()
-        self.generator.manual_seed(0 if seed is None else int(seed))
-
-    def __len__(self):
-        n = len(self.base) if self.rows is None else len(self.rows)
-        return -(-n // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.base) if self.rows is None else len(self.rows)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        if self.rows is not None:
-            order = self.rows[order]
-        for start in range(0, n, self.batch_size):
-            sel = order[start : start + self.batch_size]
-            yield {k: v[sel] for k, v in self.base.inputs.items()}, self.base.target[sel]
-
-
-class DMTLNet(NeuralNet):
-    """skorch ``NeuralNet`` whose loss combines the DMTL tasks.
-
-    The module returns ``(rating, group_logits, z, attention)``; the target is
-    ``[rating, profiling class]``. Per batch, :meth:`task_losses` computes
-
-    - ``rec``: mean squared error on individual rows;
-    - ``group``: mean squared error on natural-group rows (only when there are some);
-    - ``profile``: cross-entropy of the profiling head on rows with a class;
-
-    and the module's ``task_weighting`` combines them (override :meth:`get_loss` or swap
-    the weighting module for other schemes). Each task loss is recorded in the history as
-    ``train_<task>_loss`` / ``valid_<task>_loss``. With ``lambda_profile == 0`` the profiling
-    loss is computed without gradient (logged only): the profiling head receives none.
-    Weightings with ``needs_row_losses`` get per-row loss vectors (NaN on rows outside a
-    task); those with ``needs_custom_backward`` (GradNorm, PMTRec) write the gradients
-    themselves in :meth:`train_step_single`.
-    """
-
-    def task_losses(self, y_pred, y_true, X):
-        """Dict of the task losses of a batch (tensors)."""
-        rating, logits = y_pred[0], y_pred[1]
-        y_true = y_true.to(rating.device)
-        target, label = y_true[:, 0], y_true[:, 1].long()
-        group = X.get("group") if isinstance(X, dict) else None
-        weighting = self.module_.task_weighting
-        if getattr(weighting, "needs_row_losses", False):
-            return self._row_losses(rating, logits, target, label, group)
-        losses = {}
-        if group is None:
-            losses["rec"] = torch.mean((rating - target) ** 2)
-        else:
-            is_group = group.to(rating.device) >= 0
-            indiv = ~is_group
-            sq = (rating - target) ** 2
-            losses["rec"] = sq[indiv].mean() if bool(indiv.any()) else sq.sum() * 0.0
-            losses["group"] = sq[is_group].mean() if bool(is_group.any()) else sq.sum() * 0.0
-        if logits.shape[1]:
-            has_label = label >= 0
-            with torch.set_grad_enabled(
-                torch.is_grad_enabled() and self.module_.lambda_profile > 0
-            ):
-                if bool(has_label.any()):
-                    losses["profile"] = torch.nn.functional.cross_entropy(
-                        logits[has_label], label[has_label]
-                    )
-                else:
-                    losses["profile"] = logits.sum() * 0.0
-        return losses
-
-    @staticmethod
-    def _row_losses(rating, logits, target, label, group):
-        """Per-row task losses, NaN on the rows outside a task."""
-        sq = (rating - target) ** 2
-        nan = torch.full_like(sq, float("nan"))
-        losses = {"rec": sq}
-        if group is not None:
-            is_group = group.to(rating.device) >= 0
-            losses = {
-                "rec": torch.where(is_group, nan, sq),
-                "group": torch.where(is_group, sq, nan),
-            }
-        if logits.shape[1]:
-            ce = torch.nn.functional.cross_entropy(logits, label.clamp(min=0), reduction="none")
-            losses["profile"] = torch.where(label >= 0, ce, nan)
-        return losses
-
-    def _record_losses(self, losses, prefix):
-        """Record each task loss; drop the profiling loss when it is switched off."""
-        for name, value in losses.items():
-            self.history.record_batch(
-                f"{prefix}_{name}_loss", float(reduce_task_loss(value.detach()))
-            )
-        if self.module_.lambda_profile > 0:
-            return losses
-        return {name: value for name, value in losses.items() if name != "profile"}
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Combined loss ``L_rec + lambda_group L_group + lambda_profile L_profile``."""
-        losses = self.task_losses(y_pred, y_true, X)
-        return self.module_.task_weighting(
-            self._record_losses(losses, "train" if training else "valid")
-        )
-
-    def train_step_single(self, batch, **fit_params):
-        """skorch's step, except that gradient weightings write the gradients themselves."""
-        module = self.module_
-        weighting = module.task_weighting
-        if not getattr(weighting, "needs_custom_backward", False):
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
-        losses = self._record_losses(self.task_losses(y_pred, yi, Xi), "train")
-        loss = weighting.backward(
-            losses,
-            [p for p in module.parameters() if p.requires_grad],
-            module.shared_parameters(weighting.shared_scope),
-            batch={key: Xi[key].to(self.device) for key in ("user", "item")},
-            entity_tables=module.entity_tables(),
-        )
-        return {"loss": loss, "y_pred": y_pred}
-
-
-class AcceleratedDMTLNet(AccelerateMixin, DMTLNet):
-    """:class:`DMTLNet` trained through Hugging Face Accelerate (``accelerator=`` of the
-    estimator): mixed precision, several GPUs or processes, as ``accelerate launch`` sets up.
-    Needs the ``accelerate`` package (the ``distributed`` extra)."""
-
-
-# --------------------------------------------------------------------------------------
-# the estimator
-# --------------------------------------------------------------------------------------
 class GroupDMTLRecommender(BaseRecommender):
     """Deep multi-task group profiling and recommendation (DMTL, arXiv 2504.06274).
 
@@ -225,39 +42,35 @@ class GroupDMTLRecommender(BaseRecommender):
         r    = W_r z_g + b_r + mu [+ b_u + b_i] [+ <e_u, e_i>]
         L    = L_rec + lambda_profile * L_profile [+ lambda_group * L_group]
 
-    The terms in brackets are departures from the paper, each an option that is on by
-    default because it improves rating accuracy on MovieLens 100K (see
-    ``benchmarks/DMTL.md``): bias terms (``use_biases``), the dot product of the id
-    embeddings (``use_dot_product``, a GMF/matrix-factorisation path next to the paper's
-    MLP path), and SVD++-style implicit feedback added to the user id embedding
-    (``use_implicit_feedback``: ``e_u + |N(u)|^{-1/2} sum_{j in N(u)} y_j`` over the items
-    ``N(u)`` the user rated at fit time). ``mu`` is the training mean rating (a constant).
+    The terms in brackets are departures from the paper, options on by default because they
+    improve rating accuracy on MovieLens 100K: bias terms (``use_biases``), the dot product
+    of the id embeddings (``use_dot_product``) and SVD++-style implicit feedback in the user
+    id embedding (``use_implicit_feedback``). ``mu`` is the training mean rating.
     The factor ``H`` (hidden size) keeps ``h_ai`` on the scale of ``h_i``; with
     ``use_attention=False`` the attention is the identity (``h_ai = h_i``).
 
     **Groups.** ``group_id`` in ``X`` at fit time is the *profiling label* of each
-    interaction (e.g. the cluster of a :class:`~sk_grouprec.grouping.KMeansGrouper` placed
-    before this estimator in a Pipeline); it is required unless ``lambda_profile == 0`` and
-    never needed at predict time. *Natural groups* (ITM-Rec) are a separate thing passed to
-    ``fit`` as ``groups`` (membership), ``X_group`` and ``y_group`` (group ratings), where
-    ``group_id`` names the natural group: a group's user side is an item-conditioned
-    attention pooling of its members' user-side vectors (``h_u``, id embedding, bias), fed
-    through the same attention, shared layer and rating head. Individual and group ratings
-    train together; the group-rating MSE is its own term weighted by ``lambda_group``.
-    Members absent from ``X`` take the unknown-user path (mean features, zero embedding).
-    With ``groups`` but no group ratings, a group is the uniform average of its members.
-    Use :meth:`predict_group` and :meth:`recommend_group` for natural groups;
-    :meth:`predict_profile`, :meth:`group_profile` (``z_g``; deliberately not named
-    ``transform``, so a Pipeline never takes this regressor for a transformer) and
-    :meth:`attention_weights` expose the model's internals for individual rows.
+    interaction (e.g. from a :class:`~sk_grouprec.grouping.KMeansGrouper` before this
+    estimator in a Pipeline); it is required unless ``lambda_profile == 0``. *Natural
+    groups* (ITM-Rec) come to ``fit`` as ``groups`` (membership), ``X_group`` and
+    ``y_group``: a group's user side is an item-conditioned attention pooling of its
+    members, trained on the group ratings (weight ``lambda_group``); with ``groups`` but no
+    group ratings, a group is the uniform average of its members. See :ref:`dmtl` and
+    :ref:`natural_groups`; :meth:`predict_profile`, :meth:`group_profile` (``z_g``) and
+    :meth:`attention_weights` expose the model's internals.
 
     **Fall-backs.** A user or item unseen at fit time takes the zero ("unknown") id
     embedding and bias, no implicit feedback, and the side features of its row in ``X``
     (the mean encoded features of the fitted entities when ``X`` lacks those columns):
     the feature-only path. Known users and items always use the features stored at fit time
-    (first occurrence). Categories unseen at fit time are ignored by the one-hot encoding
-    (all zeros); a missing numeric feature takes the training mean. For ``recommend``
-    (no interaction rows) the context is the mean encoded training context.
+    (first occurrence). For ``recommend`` (no interaction rows) the context is the mean
+    encoded training context.
+
+    **Missing values** (the package's one policy, shared with
+    :class:`~sk_grouprec.grouping.KMeansGrouper`): a missing numeric feature takes the
+    training mean of its column; a missing categorical value is a category of its own
+    ("missing"), and categories unseen at fit time encode to all zeros. Infinite values
+    raise a ValueError.
 
     Parameters
     ----------
@@ -302,18 +115,21 @@ class GroupDMTLRecommender(BaseRecommender):
         Share of rows held out for early stopping (only when ``early_stopping``), in (0, 1).
     lambda_group : float, default=1.0
         Weight of the natural-group rating loss (only with ``X_group``/``y_group``).
-    sharing : {"shared_bottom", "mmoe", "ple", "stem"}, default="shared_bottom"
+    sharing : str, SharingScheme class or instance, default="shared_bottom"
         How the two tasks share the layer after the attention: the paper's shared
         ``z_g`` (``"shared_bottom"``), a multi-gate mixture of experts (``"mmoe"``),
         progressive layered extraction (``"ple"``) or STEM-Net's shared and task-specific
-        embeddings (``"stem"``: one more copy of the towers per task). With anything but
+        embeddings (``"stem"``: one more copy of the towers per task), or a scheme of your
+        own (a :class:`~sk_grouprec.dmtl.sharing.SharingScheme`). With anything but
         ``"shared_bottom"``, :meth:`group_profile` returns the recommendation task's
         representation. See :ref:`multitask`.
-    task_refinement : {None, "senet"}, default=None
+    task_refinement : None, "senet", TaskRefinement class or instance, default=None
         ``"senet"``: per-task SENet re-weighting of the sharing layer's input fields
         (after DTRN). Not with ``sharing="stem"``.
-    task_weighting : {"fixed", "uncertainty", "gradnorm", "pmtrec"}, default="fixed"
-        ``"fixed"`` is the paper's ``L_rec + lambda_profile L_profile``; the others learn or
+    task_weighting : str, TaskWeighting class or instance, default="fixed"
+        ``"fixed"`` is the paper's ``L_rec + lambda_profile L_profile``; ``"uncertainty"``,
+        ``"gradnorm"`` and ``"pmtrec"`` (or a
+        :class:`~sk_grouprec.dmtl.task_weighting.TaskWeighting` of your own) learn or
         compute the task weights (then ``lambda_profile`` only switches profiling on/off
         and ``lambda_group`` is unused).
     n_experts : int, default=4
@@ -343,7 +159,8 @@ class GroupDMTLRecommender(BaseRecommender):
     Attributes
     ----------
     net_ : DMTLNet
-        The fitted skorch net.
+        The fitted skorch net (its ``criterion_`` is the
+        :class:`~sk_grouprec.dmtl.tasks.TaskCriterion` of the trained tasks).
     module_ : DMTLNetwork
         The fitted torch module (``net_.module_``).
     history_ : skorch.History
@@ -391,11 +208,17 @@ class GroupDMTLRecommender(BaseRecommender):
     """
 
     _uses_features = True
+    #: Rows per forward pass at prediction time (tests lower it to cross batch boundaries).
+    _infer_batch_size = 1 << 16
+
+    #: The declarative parameter table, checked at the start of ``fit``.
+    _parameter_constraints = P.DMTL_PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
         lambda_profile=0.1,
         hidden_size=32,
+        *,
         embedding_size=32,
         use_attention=True,
         use_id_embeddings=True,
@@ -458,7 +281,6 @@ class GroupDMTLRecommender(BaseRecommender):
         self.random_state = random_state
         self.callbacks = callbacks
 
-    # fitted views -------------------------------------------------------------------------
     @property
     def module_(self):
         """The fitted torch module (the same object as ``net_.module_``)."""
@@ -482,7 +304,8 @@ class GroupDMTLRecommender(BaseRecommender):
             Ratings.
         groups : pandas.DataFrame, optional
             Natural-group membership, columns ``group_id`` and ``user_id`` (one row per
-            membership; a membership listed twice counts once).
+            membership; a membership listed twice counts once), checked by
+            :func:`~sk_grouprec.grouping.check_membership`.
         X_group : pandas.DataFrame, optional
             Group interactions: ``group_id`` (a natural group of ``groups``), ``item_id`` and
             the same ``ctx_*`` context columns as ``X``. Requires ``groups`` and ``y_group``.
@@ -493,7 +316,7 @@ class GroupDMTLRecommender(BaseRecommender):
         -------
         self : GroupDMTLRecommender
         """
-        self._check_params()
+        P.validate_params(self)
         name = type(self).__name__
         if (X_group is None) != (y_group is None):
             raise ValueError(f"{name}: X_group and y_group must be given together.")
@@ -501,403 +324,81 @@ class GroupDMTLRecommender(BaseRecommender):
             raise ValueError(
                 f"{name}: X_group needs the membership table `groups` (group_id, user_id)."
             )
+        if groups is not None:
+            groups = check_membership(groups, estimator_name=name)
         if self.lambda_profile > 0:
             check_interactions(X, require_group=True, estimator_name=name)
-        self._natural = (groups, X_group, y_group)
-        try:
-            super().fit(X, y)
-        finally:
-            del self._natural
-        return self
+        return self._fit(X, y, groups=groups, X_group=X_group, y_group=y_group)
 
-    def _check_params(self):
-        check_non_negative(self.lambda_profile, "lambda_profile")
-        check_non_negative(self.lambda_group, "lambda_group")
-        check_positive_int(self.hidden_size, "hidden_size")
-        check_positive_int(self.embedding_size, "embedding_size")
-        check_positive_int(self.max_epochs, "max_epochs")
-        check_positive_int(self.batch_size, "batch_size")
-        check_choice(self.sharing, "sharing", SHARING_CHOICES)
-        check_choice(self.task_refinement, "task_refinement", TASK_REFINEMENT_CHOICES)
-        check_choice(self.task_weighting, "task_weighting", TASK_WEIGHTING_CHOICES)
-        if self.sharing == "stem" and self.task_refinement is not None:
-            raise ValueError(
-                "task_refinement='senet' cannot be combined with sharing='stem' (STEM already "
-                "has task-specific embeddings)."
-            )
-        check_positive_int(self.n_experts, "n_experts")
-        check_non_negative(self.gradnorm_alpha, "gradnorm_alpha")
-        check_non_negative(self.weight_decay, "weight_decay")
-        for flag in (
-            "use_attention",
-            "use_id_embeddings",
-            "use_biases",
-            "use_dot_product",
-            "use_implicit_feedback",
-        ):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False; got {getattr(self, flag)!r}.")
-        if check_non_negative(self.dropout, "dropout") >= 1:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}.")
-        if not check_non_negative(self.lr, "lr") > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
-        check_choice(self.lr_schedule, "lr_schedule", ("cosine", "constant"))
-        if isinstance(self.optimizer, str):
-            check_choice(self.optimizer, "optimizer", tuple(_OPTIMIZERS))
-        elif not (
-            isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer)
-        ):
-            raise ValueError(
-                f"optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer subclass; got {self.optimizer!r}."
-            )
-        es = self.early_stopping
-        if not isinstance(es, (bool, np.bool_)) and not (
-            isinstance(es, numbers.Integral) and es >= 1
-        ):
-            raise ValueError(f"early_stopping must be a bool or a patience >= 1; got {es!r}.")
-        if not (
-            isinstance(self.validation_fraction, numbers.Real) and 0 < self.validation_fraction < 1
-        ):
-            raise ValueError(
-                f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}."
-            )
-        if not isinstance(self.verbose, numbers.Integral):
-            raise ValueError(f"verbose must be an int; got {self.verbose!r}.")
-        self._resolve_device()
-
-    def _resolve_device(self):
-        device = self.device
-        if not isinstance(device, (str, torch.device)):
-            raise ValueError(
-                f"device must be 'cpu', 'cuda', 'auto' or a torch device string; got {device!r}."
-            )
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device {device!r} is not a valid torch device: {exc}") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} but CUDA is not available on this machine; use device='cpu' or 'auto'."
-            )
-        return str(dev)
-
-    def _fit_indexed(self, users, items, ratings, X):
-        name = type(self).__name__
-        groups, X_group, y_group = self._natural
+    def _fit_indexed(self, users, items, ratings, X, *, groups, X_group, y_group):
         for stale in ("_natural_index", "_members", "_rated_by_group"):  # from a previous fit
             self.__dict__.pop(stale, None)
-        device = self._resolve_device()
+        device = P.resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-        # side features, encoded once per user / item / row -------------------------------
-        self.user_feature_names_ = select_features(X, self.user_features, "user_")
-        self.item_feature_names_ = select_features(X, self.item_features, "item_")
-        self.context_feature_names_ = select_features(X, self.context_features, "ctx_")
-        self._user_encoder = FeatureEncoder(self.user_feature_names_).fit(
-            entity_table(X, USER_COL, self.user_feature_names_)
+        names, self._encoders = _inputs.fit_encoders(
+            X, self.user_features, self.item_features, self.context_features
         )
-        self._item_encoder = FeatureEncoder(self.item_feature_names_).fit(
-            entity_table(X, ITEM_COL, self.item_feature_names_)
-        )
-        self._context_encoder = FeatureEncoder(self.context_feature_names_).fit(X)
-        user_x = self._entity_matrix(self._user_encoder, X, USER_COL, self.user_index_)
-        item_x = self._entity_matrix(self._item_encoder, X, ITEM_COL, self.item_index_)
-        context = self._context_encoder.transform(X)
-
-        # profiling labels ---------------------------------------------------------------
-        if GROUP_COL in X.columns:
-            labels = X[GROUP_COL]
-            self.groups_ = np.asarray(pd.unique(labels.to_numpy()))
-            try:
-                self.groups_ = np.sort(self.groups_)
-            except TypeError:  # mixed label types: keep first-seen order
-                pass
-            label_idx = pd.Index(self.groups_).get_indexer(labels).astype(np.float32)
-        else:
-            self.groups_ = np.array([])
-            label_idx = np.full(users.shape[0], -1.0, dtype=np.float32)
-
+        self.user_feature_names_ = names["user"]
+        self.item_feature_names_ = names["item"]
+        self.context_feature_names_ = names["context"]
+        self.groups_, labels = _inputs.profiling_labels(X, users.shape[0])
         inputs = {
             "user": torch.as_tensor(users),
             "item": torch.as_tensor(items),
-            "context": torch.as_tensor(context),
+            "context": torch.as_tensor(self._encoders["context"].transform(X)),
         }
-        target = np.column_stack([ratings.astype(np.float32), label_idx])
-
-        # natural groups ----------------------------------------------------------------
+        target = np.column_stack([ratings.astype(np.float32), labels])
         members = None
-        low, high = self.rating_range_
         self.natural_groups_ = np.array([])
         if groups is not None:
-            members, extra = self._natural_group_rows(groups, X_group, y_group, name)
+            natural = _inputs.natural_groups(
+                groups,
+                X_group,
+                y_group,
+                self.user_index_,
+                self.item_index_,
+                self._encoders,
+                type(self).__name__,
+            )
+            self._natural_index, self._members, self._rated_by_group, extra = natural
+            self.natural_groups_ = self._natural_index.ids.to_numpy()
+            members = torch.as_tensor(self._members)
             if extra is not None:
-                g_inputs, g_target = extra
-                n_indiv = users.shape[0]
-                inputs = {k: torch.cat([v, g_inputs[k]]) for k, v in inputs.items()}
-                inputs["group"] = torch.cat(
-                    [torch.full((n_indiv,), -1, dtype=torch.long), g_inputs["group"]]
+                inputs, target = _inputs.append_rows(inputs, target, *extra)
+                low, high = self.rating_range_
+                group_ratings = extra[1][:, 0]
+                self.rating_range_ = (
+                    min(low, float(group_ratings.min())),
+                    max(high, float(group_ratings.max())),
                 )
-                target = np.vstack([target, g_target])
-                low, high = (
-                    min(low, float(g_target[:, 0].min())),
-                    max(high, float(g_target[:, 0].max())),
-                )
-        self.rating_range_ = (low, high)
-
-        use_ids = bool(self.use_id_embeddings)
-        history = None
-        if use_ids and self.use_implicit_feedback:
-            history = self._user_history(users, items)
+        tables = module_tables(self, X, users, items)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
         # The seed goes through torch's global generator (weight initialisation, dropout):
         # fits running in threads of one process take turns so that each stays reproducible.
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
-            module = DMTLNetwork(
-                torch.as_tensor(user_x),
-                torch.as_tensor(item_x),
-                n_context=context.shape[1],
-                n_groups=len(self.groups_),
-                hidden_size=self.hidden_size,
-                embedding_size=self.embedding_size if use_ids else 0,
-                use_attention=bool(self.use_attention),
-                use_biases=bool(self.use_biases),
-                use_dot_product=bool(self.use_dot_product and use_ids),
-                user_history=history,
-                dropout=float(self.dropout),
-                rating_offset=float(ratings.mean()),
-                group_members=members,
-                pool_members=X_group is not None,
-                lambda_profile=float(self.lambda_profile),
-                lambda_group=float(self.lambda_group),
-                sharing=self.sharing,
-                task_refinement=self.task_refinement,
-                task_weighting=self.task_weighting,
-                n_experts=int(self.n_experts),
-                gradnorm_alpha=float(self.gradnorm_alpha),
-            )
+            module = build_module(self, tables, ratings, members, X_group is not None)
             dataset = InteractionDataset(inputs, torch.as_tensor(target, dtype=torch.float32))
-            self.net_ = self._make_net(module, device, seed, natural=X_group is not None)
+            tasks = self._tasks(natural=X_group is not None)
+            self.net_ = make_net(self, module, device, seed, tasks)
             with warnings.catch_warnings():
                 # skorch warns that an initialized module is re-used: that is the intent here
                 warnings.filterwarnings("ignore", message=".*initialized.*", category=UserWarning)
                 self.net_.fit(dataset, None)
         self.module_.eval()
 
-    def _make_net(self, module, device, seed, natural):
-        callbacks = []
-        names = ["rec", "profile"] + (["group"] if natural else [])
-        for task in names:
-            callbacks.append(
-                (f"train_{task}_loss", PassthroughScoring(name=f"train_{task}_loss", on_train=True))
-            )
-        train_split = None
-        if self.early_stopping:
-            patience = 3 if self.early_stopping is True else int(self.early_stopping)
-            train_split = ValidSplit(
-                cv=float(self.validation_fraction), stratified=False, random_state=seed
-            )
-            for task in names:
-                callbacks.append(
-                    (f"valid_{task}_loss", PassthroughScoring(name=f"valid_{task}_loss"))
-                )
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(monitor="valid_rec_loss", patience=patience, load_best=True),
-                )
-            )
-        if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy="CosineAnnealingLR", T_max=int(self.max_epochs), step_every="epoch"
-                    ),
-                )
-            )
-        callbacks.extend(self.callbacks or [])
-        optimizer = (
-            _OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str) else self.optimizer
-        )
-        no_decay = (
-            ["rating_head.bias", "profile_head.bias"]
-            if module.profile_head is not None
-            else ["rating_head.bias"]
-        ) + ["task_weighting.*"]  # learned task weights / log-variances
-        net_class, placement = DMTLNet, {"device": self._resolve_device()}
-        if self.accelerator is not None:
-            # Accelerate places the module and batches itself (skorch's AccelerateMixin)
-            net_class, placement = AcceleratedDMTLNet, {"accelerator": self.accelerator, "device": None}
-        return net_class(
-            module,
-            criterion=torch.nn.MSELoss,
-            optimizer=optimizer,
-            lr=float(self.lr),
-            optimizer__weight_decay=float(self.weight_decay),
-            optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in no_decay],
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__seed=seed,
-            iterator_valid=BatchIterator,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=int(self.verbose),
-            **placement,
-        )
-
-    def _entity_matrix(self, encoder, X, id_col, index):
-        table = entity_table(X, id_col, encoder.columns)
-        order = index.transform(table.index)
-        matrix = np.empty((len(index) + 1, encoder.n_output_), dtype=np.float32)
-        matrix[order] = encoder.transform(table)
-        matrix[-1] = encoder.mean_
-        return matrix
-
-    def _user_history(self, users, items):
-        rated = sp.csr_matrix(
-            (np.ones(users.shape[0], dtype=np.float32), (users, items)),
-            shape=(self.n_users_ + 1, self.n_items_ + 1),
-        )
-        rated.sum_duplicates()
-        return (
-            torch.as_tensor(rated.indptr.astype(np.int64)),
-            torch.as_tensor(rated.indices.astype(np.int64)),
-            self.n_items_ + 1,
-        )
-
-    def _natural_group_rows(self, groups, X_group, y_group, name):
-        if not isinstance(groups, pd.DataFrame):
-            raise TypeError(
-                f"{name}: groups must be a DataFrame with columns 'group_id' and 'user_id'."
-            )
-        missing = [c for c in (GROUP_COL, USER_COL) if c not in groups.columns]
-        if missing:
-            raise ValueError(f"{name}: groups is missing the column(s) {missing}.")
-        if groups[[GROUP_COL, USER_COL]].isna().any().any():
-            raise ValueError(f"{name}: groups has missing group or user ids.")
-        members = groups[[GROUP_COL, USER_COL]].drop_duplicates()
-        self._natural_index = IdIndex(members[GROUP_COL])
-        self.natural_groups_ = self._natural_index.ids.to_numpy()
-        self._members = self._member_table(members)
-        self._rated_by_group = None
-        if X_group is None:
-            return torch.as_tensor(self._members), None
-        X_group, ratings = self._check_group_input(X_group, y_group, name)
-        g_idx = self._natural_index.transform(X_group[GROUP_COL])
-        if (g_idx < 0).any():
-            unknown = pd.unique(X_group[GROUP_COL].to_numpy()[g_idx < 0])[:5]
-            raise ValueError(
-                f"{name}: X_group has group ids without members in `groups`: {list(unknown)}."
-            )
-        items = self.item_index_.transform(X_group[ITEM_COL])
-        known = items >= 0
-        self._rated_by_group = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=bool), (g_idx[known], items[known])),
-            shape=(len(self._natural_index), self.n_items_),
-        )
-        items = np.where(items < 0, self.n_items_, items)
-        context = self._context_encoder.transform(X_group)
-        inputs = {
-            "user": torch.full((len(g_idx),), self.n_users_, dtype=torch.long),
-            "item": torch.as_tensor(items),
-            "context": torch.as_tensor(context),
-            "group": torch.as_tensor(g_idx),
-        }
-        target = np.column_stack(
-            [ratings.astype(np.float32), np.full(len(g_idx), -1, dtype=np.float32)]
-        )
-        return torch.as_tensor(self._members), (inputs, target)
-
-    def _member_table(self, members, index=None):
-        """(n_groups + 1, slots) member user indices, -1 padding, last row = unknown group."""
-        index = self._natural_index if index is None else index
-        g = index.transform(members[GROUP_COL])
-        u = self.user_index_.transform(members[USER_COL])
-        u = np.where(u < 0, self.n_users_, u)
-        order = np.argsort(g, kind="stable")
-        g, u = g[order], u[order]
-        counts = np.bincount(g, minlength=len(index))
-        slots = max(1, int(counts.max()) if counts.size else 1)
-        table = np.full((len(index) + 1, slots), -1, dtype=np.int64)
-        position = np.arange(g.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
-        table[g, position] = u
-        table[-1, 0] = self.n_users_
-        empty = table[:, 0] < 0  # groups listed without members cannot happen; kept safe
-        table[empty, 0] = self.n_users_
-        return table
-
-    def _check_group_input(self, X_group, y_group, name):
-        if not isinstance(X_group, pd.DataFrame):
-            raise TypeError(
-                f"{name}: X_group must be a DataFrame with columns 'group_id' and 'item_id'."
-            )
-        missing = [
-            c
-            for c in (GROUP_COL, ITEM_COL, *self.context_feature_names_)
-            if c not in X_group.columns
-        ]
-        if missing:
-            raise ValueError(f"{name}: X_group is missing the column(s) {missing}.")
-        if X_group.shape[0] == 0:
-            raise ValueError(f"{name}: X_group is empty.")
-        if X_group[[GROUP_COL, ITEM_COL]].isna().any().any():
-            raise ValueError(f"{name}: X_group has missing group or item ids.")
-        ratings = (
-            None
-            if y_group is None
-            else check_ratings(y_group, X_group.shape[0], estimator_name=name)
-        )
-        return X_group, ratings
+    def _tasks(self, natural):
+        """The trained tasks: rating, natural-group rating, profiling (when there are labels)."""
+        return dmtl_tasks(natural, len(self.groups_) > 0, self.lambda_profile > 0)
 
     # inference ----------------------------------------------------------------------------
-    def _row_inputs(self, users, items, X=None):
-        """Index tensors plus feature overrides for unseen entities and the context."""
-        n = users.shape[0]
-        inputs = {
-            "user": torch.as_tensor(np.where(users < 0, self.n_users_, users)),
-            "item": torch.as_tensor(np.where(items < 0, self.n_items_, items)),
-        }
-        if X is not None and self.context_feature_names_:
-            missing = [c for c in self.context_feature_names_ if c not in X.columns]
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__}: X is missing the context column(s) {missing}."
-                )
-            inputs["context"] = torch.as_tensor(self._context_encoder.transform(X))
-        else:
-            inputs["context"] = torch.as_tensor(np.tile(self._context_encoder.mean_, (n, 1)))
-        for key, idx, encoder, table in (
-            ("user_x", users, self._user_encoder, self.module_.user_tower.features),
-            ("item_x", items, self._item_encoder, self.module_.item_tower.features),
-        ):
-            unknown = idx < 0
-            if X is None or not unknown.any() or not encoder.columns:
-                continue
-            if any(c not in X.columns for c in encoder.columns):
-                continue  # no features for unseen entities: they keep the mean row
-            rows = table.detach().cpu().numpy()[np.where(unknown, table.shape[0] - 1, idx)]
-            rows[unknown] = encoder.transform(X.iloc[np.flatnonzero(unknown)])
-            inputs[key] = torch.as_tensor(rows)
-        return inputs
-
     def _forward(self, inputs):
-        """Batched no-grad forward of the module; returns the 4 outputs as numpy arrays."""
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
-        n = next(iter(inputs.values())).shape[0]
-        outputs = [[] for _ in range(4)]
-        with torch.no_grad():
-            for start in range(0, n, _INFER_BATCH):
-                batch = {k: v[start : start + _INFER_BATCH].to(device) for k, v in inputs.items()}
-                for store, value in zip(outputs, module(**batch)):
-                    store.append(value.cpu().numpy())
-        return [np.concatenate(parts).astype(np.float64) for parts in outputs]
+        return _inputs.forward(self.module_, inputs, self._infer_batch_size)
+
+    def _row_inputs(self, users, items, X=None):
+        return _inputs.row_inputs(
+            users, items, X, self._encoders, self.module_, type(self).__name__
+        )
 
     def _predict_block(self, users, items, X_block):
         return self._forward(self._row_inputs(users, items, X_block))[0]
@@ -905,12 +406,20 @@ class GroupDMTLRecommender(BaseRecommender):
     def _predict_indexed(self, users, items):
         return self._forward(self._row_inputs(users, items))[0]
 
-    def _indexed(self, X):
+    def _outputs(self, X):
+        """The four module outputs for the rows of ``X`` (in blocks of the predict size)."""
         check_is_fitted(self, "net_")
-        X = check_interactions(X, estimator_name=type(self).__name__)
+        X = check_interactions(X, estimator_name=type(self).__name__).reset_index(drop=True)
         users = self.user_index_.transform(X[USER_COL])
         items = self.item_index_.transform(X[ITEM_COL])
-        return self._row_inputs(users, items, X.reset_index(drop=True))
+        size = self._predict_batch_size
+        blocks = [
+            self._forward(
+                self._row_inputs(users[s : s + size], items[s : s + size], X.iloc[s : s + size])
+            )
+            for s in range(0, X.shape[0], size)
+        ]
+        return [np.concatenate(parts) for parts in zip(*blocks)]
 
     def predict_profile(self, X):
         """Probabilities of each profiling group for each interaction of ``X``.
@@ -928,7 +437,7 @@ class GroupDMTLRecommender(BaseRecommender):
         check_is_fitted(self, "net_")
         if not len(self.groups_):
             raise ValueError("predict_profile needs a model fitted with a 'group_id' column in X.")
-        logits = self._forward(self._indexed(X))[1]
+        logits = self._outputs(X)[1]
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -947,7 +456,7 @@ class GroupDMTLRecommender(BaseRecommender):
         -------
         z : ndarray of shape (n_interactions, hidden_size)
         """
-        return self._forward(self._indexed(X))[2]
+        return self._outputs(X)[2]
 
     def attention_weights(self, X):
         """Attention weights ``a`` over the item dimensions (rows sum to 1).
@@ -960,53 +469,11 @@ class GroupDMTLRecommender(BaseRecommender):
         -------
         a : ndarray of shape (n_interactions, hidden_size)
         """
-        return self._forward(self._indexed(X))[3]
+        return self._outputs(X)[3]
 
     # natural groups -------------------------------------------------------------------------
     def _group_inputs(self, group_ids, item_ids, X_group=None, groups=None):
-        check_is_fitted(self, "net_")
-        name = type(self).__name__
-        if not hasattr(self, "_natural_index") and groups is None:
-            raise ValueError(
-                f"{name} was fitted without natural groups: pass `groups` (group_id, user_id)."
-            )
-        known_index = getattr(self, "_natural_index", None)
-        if groups is not None:
-            # ad hoc membership: the groups named in `groups` use it, others the fitted one
-            if not isinstance(groups, pd.DataFrame) or any(
-                c not in groups.columns for c in (GROUP_COL, USER_COL)
-            ):
-                raise ValueError(
-                    f"{name}: groups must be a DataFrame with columns 'group_id' and 'user_id'."
-                )
-            if groups[[GROUP_COL, USER_COL]].isna().any().any():
-                raise ValueError(f"{name}: groups has missing group or user ids.")
-            members = groups[[GROUP_COL, USER_COL]].drop_duplicates()
-            index = IdIndex(members[GROUP_COL])
-            table = self._member_table(members, index)
-            if known_index is not None:
-                fitted = self._members
-                slots = max(table.shape[1], fitted.shape[1])
-                pad = lambda t: np.pad(t, ((0, 0), (0, slots - t.shape[1])), constant_values=-1)  # noqa: E731
-                table = np.vstack([pad(table[:-1]), pad(fitted)])
-                g_new = index.transform(group_ids)
-                g_old = known_index.transform(group_ids)
-                g = np.where(
-                    g_new >= 0, g_new, np.where(g_old >= 0, len(index) + g_old, table.shape[0] - 1)
-                )
-            else:
-                g = index.transform(group_ids)
-                g = np.where(g < 0, table.shape[0] - 1, g)
-        else:
-            table = self._members
-            g = known_index.transform(group_ids)
-            g = np.where(g < 0, table.shape[0] - 1, g)
-        items = self.item_index_.transform(item_ids)
-        inputs = self._row_inputs(np.full(len(g), -1), items, None if X_group is None else X_group)
-        inputs.pop("user_x", None)
-        inputs["group"] = torch.as_tensor(g)
-        inputs["members"] = torch.as_tensor(table)
-        return inputs
+        return _inputs.group_inputs(self, group_ids, item_ids, X_group, groups)
 
     def predict_group(self, X_group, *, groups=None):
         """Predict natural groups' ratings of items.
@@ -1015,7 +482,7 @@ class GroupDMTLRecommender(BaseRecommender):
         ----------
         X_group : pandas.DataFrame
             Columns ``group_id`` (natural group), ``item_id`` and the ``ctx_*`` context
-            columns used at fit time.
+            columns used at fit time. Any number of rows.
         groups : pandas.DataFrame, optional
             Membership (``group_id``, ``user_id``) for groups not seen at fit time (or to
             override the fitted membership). A group unknown to both is scored as one
@@ -1027,11 +494,13 @@ class GroupDMTLRecommender(BaseRecommender):
             Clipped to the rating range seen at fit time.
         """
         check_is_fitted(self, "net_")
-        X_group, _ = self._check_group_input(X_group, None, type(self).__name__)
+        name = type(self).__name__
+        X_group, _ = _inputs.check_group_rows(X_group, None, self.context_feature_names_, name)
         X_group = X_group.reset_index(drop=True)
         out = np.empty(X_group.shape[0])
-        for start in range(0, X_group.shape[0], PREDICT_BATCH_SIZE):
-            block = X_group.iloc[start : start + PREDICT_BATCH_SIZE]
+        size = self._predict_batch_size
+        for start in range(0, X_group.shape[0], size):
+            block = X_group.iloc[start : start + size]
             inputs = self._group_inputs(
                 block[GROUP_COL].to_numpy(), block[ITEM_COL].to_numpy(), block, groups
             )
@@ -1042,6 +511,9 @@ class GroupDMTLRecommender(BaseRecommender):
         self, group_ids, n_items=10, *, exclude_rated=True, items=None, groups=None
     ):
         """Recommend the top ``n_items`` items to each natural group.
+
+        Groups are scored block by block (memory bounded by the block, not by the number
+        of groups times the number of items).
 
         Parameters
         ----------
@@ -1065,25 +537,31 @@ class GroupDMTLRecommender(BaseRecommender):
         n_items = check_positive_int(n_items, "n_items")
         group_ids = _unique(group_ids)
         item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
-        k = min(n_items, item_ids.shape[0])
-        grid_g = np.repeat(group_ids, item_ids.shape[0])
-        grid_i = np.tile(item_ids, group_ids.shape[0])
-        scores = self._forward(self._group_inputs(grid_g, grid_i, None, groups))[0]
-        scores = np.clip(scores, *self.rating_range_).reshape(group_ids.shape[0], item_ids.shape[0])
-        if exclude_rated and getattr(self, "_rated_by_group", None) is not None:
-            g = self._natural_index.transform(group_ids)
-            cand = self.item_index_.transform(item_ids)
-            known = (g >= 0)[:, None] & (cand >= 0)[None, :]
-            rated = self._rated_by_group[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray() & known
-            scores = np.where(rated, -np.inf, scores)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        frame = pd.DataFrame(
-            {
-                GROUP_COL: np.repeat(group_ids, k),
-                ITEM_COL: item_ids[top.ravel()],
-                "score": top_scores.ravel(),
-                "rank": np.tile(np.arange(1, k + 1), group_ids.shape[0]),
-            }
+        rated = getattr(self, "_rated_by_group", None) if exclude_rated else None
+        cand = self.item_index_.transform(item_ids)
+        n_cand = item_ids.shape[0]
+
+        def score_block(start, stop):
+            chunk = group_ids[start:stop]
+            grid = self._group_inputs(
+                np.repeat(chunk, n_cand), np.tile(item_ids, len(chunk)), None, groups
+            )
+            scores = np.clip(self._forward(grid)[0], *self.rating_range_).reshape(
+                len(chunk), n_cand
+            )
+            if rated is not None:
+                g = self._natural_index.transform(chunk)
+                known = (g >= 0)[:, None] & (cand >= 0)[None, :]
+                seen = rated[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray() & known
+                scores = np.where(seen, -np.inf, scores)
+            return scores
+
+        rows_per_block = max(1, self._predict_batch_size // max(1, n_cand))
+        return top_k(
+            group_ids,
+            item_ids,
+            min(n_items, n_cand),
+            score_block,
+            row_col=GROUP_COL,
+            rows_per_block=rows_per_block,
         )
-        return frame[np.isfinite(frame["score"].to_numpy())].reset_index(drop=True)

@@ -5,13 +5,16 @@ can replace the paper's ones without touching the rest:
 
 - :class:`EntityTower`: ``h = ReLU(W [x ; id embedding ; context] + b)`` for users or items;
 - :class:`FeatureAttention`: ``a = softmax(W_a [h_u ; h_i] + b_a)``, ``h_ai = H * a * h_i``;
-- :class:`SharedBottom`: ``z_g = ReLU(W_z [h_u ; h_ai] + b_z)``, returning one representation
-  per task (the same tensor for both tasks in a shared bottom);
+- a sharing scheme (:mod:`sk_grouprec.dmtl.sharing`; the paper's is
+  :class:`~sk_grouprec.dmtl.sharing.SharedBottom`), optionally wrapped by a task refinement
+  (:mod:`sk_grouprec.dmtl.refinement`), returning one representation per task;
 - :class:`MemberAttentionPooling`: a natural group's user-side vector as an item-conditioned
   attention average of its members' user-side vectors;
-- :class:`FixedTaskWeighting`: ``L = L_rec + lambda_group * L_group + lambda_profile * L_profile``;
+- a task weighting (:mod:`sk_grouprec.dmtl.task_weighting`) combining the task losses;
 - :class:`DMTLNetwork`: the whole model; its ``forward`` returns
   ``(rating, group_logits, z, attention)``.
+
+The components are chosen by name, class or instance (:mod:`sk_grouprec.dmtl.components`).
 """
 
 from __future__ import annotations
@@ -22,18 +25,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .refinement import RefinedBottom
-from .sharing import MMoEBottom, PLEBottom, STEMBottom, TowerPair
-from .task_weighting import (
-    GradNormWeighting,
-    PMTRecWeighting,
-    UncertaintyWeighting,
-    reduce_task_loss,
-)
+from .components import NetworkConfig, build_component, check_compatible, component_class
+from .sharing import SharedBottom, TowerPair
 
-SHARING_CHOICES = ("shared_bottom", "mmoe", "ple", "stem")
-TASK_REFINEMENT_CHOICES = (None, "senet")
-TASK_WEIGHTING_CHOICES = ("fixed", "uncertainty", "gradnorm", "pmtrec")
+__all__ = [
+    "DMTLNetwork",
+    "EntityTower",
+    "FeatureAttention",
+    "MemberAttentionPooling",
+    "SharedBottom",
+    "UniformAttention",
+]
 
 
 class EntityTower(nn.Module):
@@ -208,32 +210,6 @@ class UniformAttention(nn.Module):
         return h_item, h_item.new_full(h_item.shape, 1.0 / self.hidden_size)
 
 
-class SharedBottom(nn.Module):
-    """``z_g = ReLU(W_z [h_u ; h_ai] + b_z)``, shared by the tasks.
-
-    ``forward`` returns ``(z_rec, z_profile)``: other sharing schemes (mixtures of experts,
-    progressive layered extraction) return a different tensor per task.
-    """
-
-    def __init__(self, hidden_size, dropout=0.0):
-        super().__init__()
-        self.linear = nn.Linear(2 * hidden_size, hidden_size)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, h_user, h_item):
-        """Return ``(z_rec, z_profile)``, here the same tensor twice."""
-        z = self.dropout(F.relu(self.linear(torch.cat([h_user, h_item], dim=-1))))
-        return z, z
-
-    def shared_parameters(self):
-        """Parameters every task reaches (all of them)."""
-        return list(self.parameters())
-
-    def last_shared_parameters(self):
-        """The last shared layer's weight (what GradNorm measures)."""
-        return [self.linear.weight]
-
-
 class MemberAttentionPooling(nn.Module):
     """Item-conditioned attention pooling of a natural group's members.
 
@@ -253,32 +229,6 @@ class MemberAttentionPooling(nn.Module):
         h_item = h_item.unsqueeze(1).expand(-1, h_members.shape[1], -1)
         scores = self.score(torch.cat([h_members, h_item], dim=-1)).squeeze(-1)
         return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-
-
-class FixedTaskWeighting(nn.Module):
-    """``L = L_rec + lambda_group * L_group + lambda_profile * L_profile`` (the paper's loss).
-
-    A module (not a function) so that learned weightings (uncertainty, GradNorm) can hold
-    parameters the optimizer sees. Task losses may be scalars or per-row vectors (NaN on
-    rows outside a task), see :func:`~sk_grouprec.dmtl.task_weighting.reduce_task_loss`.
-    """
-
-    needs_custom_backward = False
-    needs_row_losses = False
-
-    def __init__(self, lambda_profile=1.0, lambda_group=1.0):
-        super().__init__()
-        self.lambda_profile = float(lambda_profile)
-        self.lambda_group = float(lambda_group)
-
-    def forward(self, losses):
-        """Combine a dict of task losses (``rec``, ``group``, ``profile``) into one scalar."""
-        total = reduce_task_loss(losses["rec"])
-        if "group" in losses:
-            total = total + self.lambda_group * reduce_task_loss(losses["group"])
-        if "profile" in losses and self.lambda_profile:
-            total = total + self.lambda_profile * reduce_task_loss(losses["profile"])
-        return total
 
 
 class DMTLNetwork(nn.Module):
@@ -315,22 +265,21 @@ class DMTLNetwork(nn.Module):
         Learn item-conditioned attention over a natural group's members; ``False`` averages
         them uniformly.
     lambda_profile, lambda_group : float, default=1.0
-        Task weights of :class:`FixedTaskWeighting`. With another ``task_weighting``,
-        ``lambda_profile == 0`` only switches the profiling task off.
-    sharing : {"shared_bottom", "mmoe", "ple", "stem"}, default="shared_bottom"
-        How the tasks share the layer after the attention (see
-        :mod:`sk_grouprec.dmtl.sharing`); ``"stem"`` adds one copy of the towers per task.
-    task_refinement : {None, "senet"}, default=None
+        Task weights of :class:`~sk_grouprec.dmtl.task_weighting.FixedTaskWeighting`. With
+        another ``task_weighting``, ``lambda_profile == 0`` only switches the profiling task
+        off.
+    sharing : str, SharingScheme class or instance, default="shared_bottom"
+        How the tasks share the layer after the attention (registry names: see
+        :mod:`sk_grouprec.dmtl.components`); ``"stem"`` adds one copy of the towers per task.
+    task_refinement : None, str, TaskRefinement class or instance, default=None
         ``"senet"`` wraps the sharing in a per-task SENet field re-weighting
         (:class:`~sk_grouprec.dmtl.refinement.RefinedBottom`); not with ``"stem"``.
-    task_weighting : {"fixed", "uncertainty", "gradnorm", "pmtrec"}, default="fixed"
+    task_weighting : str, TaskWeighting class or instance, default="fixed"
         How the task losses are combined (see :mod:`sk_grouprec.dmtl.task_weighting`).
     n_experts : int, default=4
         Experts per task view: MMoE's experts; PLE's ``n_experts // 2`` shared and
         ``n_experts // 2`` task experts (at least 1 each); STEM's
         ``max(1, n_experts // 3)`` experts per embedding set.
-    n_levels : int, default=1
-        PLE extraction levels.
     gradnorm_alpha : float, default=1.5
         GradNorm's asymmetry ``alpha``.
 
@@ -366,7 +315,6 @@ class DMTLNetwork(nn.Module):
         task_refinement=None,
         task_weighting="fixed",
         n_experts=4,
-        n_levels=1,
         gradnorm_alpha=1.5,
     ):
         super().__init__()
@@ -382,17 +330,11 @@ class DMTLNetwork(nn.Module):
         self.item_tower = EntityTower(
             item_features, hidden_size, embedding_size, 0, dropout, use_bias_term=use_biases
         )
-        self.attention = (
-            FeatureAttention(hidden_size) if use_attention else UniformAttention(hidden_size)
-        )
-        self.sharing = self._make_sharing(
-            sharing,
-            task_refinement,
-            n_experts,
-            n_levels,
-            hidden_size,
-            dropout,
-            lambda: TowerPair(
+        attention = FeatureAttention if use_attention else UniformAttention
+        self.attention = attention(hidden_size)
+
+        def make_towers():
+            return TowerPair(
                 EntityTower(
                     user_features,
                     hidden_size,
@@ -402,9 +344,31 @@ class DMTLNetwork(nn.Module):
                     history=user_history,
                 ),
                 EntityTower(item_features, hidden_size, embedding_size, 0, dropout),
-                FeatureAttention(hidden_size) if use_attention else UniformAttention(hidden_size),
-            ),
+                attention(hidden_size),
+            )
+
+        tasks = ["rec"]
+        if n_groups and lambda_profile > 0:
+            tasks.append("profile")
+        if pool_members and group_members is not None and group_members.shape[0] > 1:
+            tasks.append("group")  # natural-group ratings
+        config = NetworkConfig(
+            hidden_size=hidden_size,
+            dropout=dropout,
+            n_experts=n_experts,
+            make_towers=make_towers,
+            tasks=tuple(tasks),
+            lambda_profile=float(lambda_profile),
+            lambda_group=float(lambda_group),
+            gradnorm_alpha=gradnorm_alpha,
         )
+        check_compatible(
+            component_class("sharing", sharing),
+            component_class("task_refinement", task_refinement),
+        )
+        self.sharing = build_component("sharing", sharing, config)
+        if task_refinement is not None:
+            self.sharing = build_component("task_refinement", task_refinement, config, self.sharing)
         self.profile_head = nn.Linear(hidden_size, n_groups) if n_groups else None
         self.rating_head = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.rating_head.bias)
@@ -416,44 +380,7 @@ class DMTLNetwork(nn.Module):
         self.register_buffer("group_members", group_members)
         self.member_pooling = MemberAttentionPooling(hidden_size) if pool_members else None
         self.lambda_profile = float(lambda_profile)
-        tasks = ["rec"]
-        if n_groups and lambda_profile > 0:
-            tasks.append("profile")
-        if pool_members and self.group_members.shape[0] > 1:  # natural-group ratings
-            tasks.append("group")
-        if task_weighting == "fixed":
-            self.task_weighting = FixedTaskWeighting(lambda_profile, lambda_group)
-        elif task_weighting == "uncertainty":
-            self.task_weighting = UncertaintyWeighting(tasks)
-        elif task_weighting == "gradnorm":
-            self.task_weighting = GradNormWeighting(tasks, alpha=gradnorm_alpha)
-        elif task_weighting == "pmtrec":
-            self.task_weighting = PMTRecWeighting(tasks)
-        else:
-            raise ValueError(
-                f"task_weighting must be one of {TASK_WEIGHTING_CHOICES}; got {task_weighting!r}."
-            )
-
-    @staticmethod
-    def _make_sharing(sharing, task_refinement, n_experts, n_levels, hidden_size, dropout, towers):
-        if sharing == "shared_bottom":
-            bottom = SharedBottom(hidden_size, dropout)
-        elif sharing == "mmoe":
-            bottom = MMoEBottom(hidden_size, n_experts, dropout=dropout)
-        elif sharing == "ple":
-            half = max(1, n_experts // 2)
-            bottom = PLEBottom(hidden_size, half, half, n_levels, dropout=dropout)
-        elif sharing == "stem":
-            bottom = STEMBottom(
-                towers, hidden_size, n_experts=max(1, n_experts // 3), dropout=dropout
-            )
-        else:
-            raise ValueError(f"sharing must be one of {SHARING_CHOICES}; got {sharing!r}.")
-        if task_refinement is None:
-            return bottom
-        if task_refinement != "senet":
-            raise ValueError(f"task_refinement must be None or 'senet'; got {task_refinement!r}.")
-        return RefinedBottom(bottom, hidden_size)
+        self.task_weighting = build_component("task_weighting", task_weighting, config)
 
     def shared_parameters(self, scope="all"):
         """Parameters every task reaches (``"all"``) or the last shared layer (``"last"``)."""
@@ -533,7 +460,7 @@ class DMTLNetwork(nn.Module):
                 e_u = e_u.index_copy(0, rows, e_g)
                 b_u = b_u.index_copy(0, rows, b_g)
         h_ai, attention = self.attention(h_u, h_i)
-        if getattr(self.sharing, "owns_towers", False):  # STEM: task-specific towers
+        if self.sharing.owns_towers:  # STEM: task-specific towers
             z_rec, z_profile = self.sharing(
                 h_u,
                 h_ai,

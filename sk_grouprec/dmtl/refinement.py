@@ -12,6 +12,8 @@ are simply "user side" and "item side".
 - :class:`SENetRefinement`: per-task field weights ``w_t = 2 sigmoid(W2_t ReLU(W1_t s))``
   from the squeezed fields ``s_f = mean(field f)``; the last layer starts at zero, so every
   weight starts at exactly 1 (the plain bottom) and lies in (0, 2);
+- :class:`TaskRefinement`: the base class (the protocol a refinement defined outside the
+  package follows): a :class:`~sk_grouprec.dmtl.sharing.SharingScheme` that wraps another one;
 - :class:`RefinedBottom`: wraps any sharing bottom
   (``forward(h_user, h_item) -> (z_rec, z_profile)``) and feeds task ``t``'s output from task
   ``t``'s re-weighted input (all tasks in one call on a stacked batch).
@@ -24,6 +26,8 @@ import math
 import numpy as np
 import torch
 from torch import nn
+
+from .sharing import SharingScheme
 
 
 class SENetRefinement(nn.Module):
@@ -83,7 +87,47 @@ class SENetRefinement(nn.Module):
         return scale * torch.cat(fields, dim=-1).unsqueeze(0)
 
 
-class RefinedBottom(nn.Module):
+class TaskRefinement(SharingScheme):
+    """Base class of a task refinement: a sharing scheme wrapping another one (``bottom``).
+
+    Subclasses keep the wrapped scheme as ``self.bottom`` and implement ``forward(h_user,
+    h_item) -> tuple of n_tasks tensors``; :meth:`from_config` builds one around ``bottom``
+    (default: ``cls(bottom, hidden_size)``). The shared parameters are the wrapped scheme's.
+    A scheme that owns task-specific towers cannot be wrapped
+    (:func:`~sk_grouprec.dmtl.components.check_compatible`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl.refinement import TaskRefinement
+    >>> from sk_grouprec.dmtl.sharing import SharedBottom
+    >>> class Scaled(TaskRefinement):
+    ...     def __init__(self, bottom, hidden_size):
+    ...         super().__init__()
+    ...         self.bottom = bottom
+    ...         self.scale = torch.nn.Parameter(torch.ones(2))
+    ...     def forward(self, h_user, h_item):
+    ...         return tuple(s * z for s, z in zip(self.scale, self.bottom(h_user, h_item)))
+    >>> z_rec, z_profile = Scaled(SharedBottom(4), 4)(torch.ones(3, 4), torch.ones(3, 4))
+    >>> tuple(z_rec.shape)
+    (3, 4)
+    """
+
+    @classmethod
+    def from_config(cls, bottom, config):
+        """Wrap ``bottom`` for the settings of ``config``."""
+        return cls(bottom, config.hidden_size)
+
+    def shared_parameters(self):
+        """The wrapped bottom's shared parameters."""
+        return self.bottom.shared_parameters()
+
+    def last_shared_parameters(self):
+        """The wrapped bottom's last shared layer."""
+        return self.bottom.last_shared_parameters()
+
+
+class RefinedBottom(TaskRefinement):
     """A sharing bottom whose input is re-weighted per task (SENet-like, after DTRN).
 
     ``z_t = bottom(refined_t(h_u), refined_t(h_ai))[t]``: all tasks' refined inputs are
@@ -91,7 +135,7 @@ class RefinedBottom(nn.Module):
 
     Parameters
     ----------
-    bottom : torch.nn.Module
+    bottom : SharingScheme
         ``forward(h_user, h_item) -> tuple of n_tasks tensors`` (a ``SharedBottom``,
         :class:`~sk_grouprec.dmtl.sharing.MMoEBottom` or
         :class:`~sk_grouprec.dmtl.sharing.PLEBottom`; not ``STEMBottom``, which already has
@@ -107,7 +151,7 @@ class RefinedBottom(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sk_grouprec.dmtl.network import SharedBottom
+    >>> from sk_grouprec.dmtl.sharing import SharedBottom
     >>> from sk_grouprec.dmtl.refinement import RefinedBottom
     >>> bottom = RefinedBottom(SharedBottom(8), hidden_size=8)
     >>> h_u, h_ai = torch.randn(5, 8), torch.randn(5, 8)
@@ -120,10 +164,9 @@ class RefinedBottom(nn.Module):
 
     def __init__(self, bottom, hidden_size, n_tasks=2, n_fields_per_side=4, reduction_ratio=2):
         super().__init__()
-        if getattr(bottom, "owns_towers", False):
-            raise ValueError(
-                "task refinement cannot wrap a bottom that owns task-specific towers (STEM)."
-            )
+        from .components import check_compatible  # components imports this module
+
+        check_compatible(bottom, type(self))
         if not isinstance(n_fields_per_side, int) or not 1 <= n_fields_per_side <= hidden_size:
             raise ValueError(
                 f"n_fields_per_side must be an int in [1, hidden_size={hidden_size}]; "
@@ -154,17 +197,3 @@ class RefinedBottom(nn.Module):
         outputs = self.bottom(x[:, :width], x[:, width:])
         n = h_user.shape[0]
         return tuple(outputs[t][t * n : (t + 1) * n] for t in range(self.n_tasks))
-
-    def shared_parameters(self):
-        """The wrapped bottom's shared parameters."""
-        return _bottom_parameters(self.bottom, "shared_parameters")
-
-    def last_shared_parameters(self):
-        """The wrapped bottom's last shared layer."""
-        return _bottom_parameters(self.bottom, "last_shared_parameters")
-
-
-def _bottom_parameters(bottom, method):
-    if hasattr(bottom, method):
-        return getattr(bottom, method)()
-    return list(bottom.parameters())  # a plain shared bottom: everything is shared

@@ -1,10 +1,12 @@
 """Multi-task sharing schemes that replace the DMTL shared bottom.
 
 Every scheme maps the user side ``h_u`` and the attended item side ``h_ai`` (each of width
-``H``) to one representation per task, like :class:`~sk_grouprec.dmtl.network.SharedBottom`:
+``H``) to one representation per task, like :class:`SharedBottom` (the paper's):
 ``forward(h_user, h_item) -> (z_rec, z_profile)`` (a tuple of ``n_tasks`` tensors of shape
 ``(batch, H)``, task 0 = recommendation, task 1 = profiling).
 
+- :class:`SharedBottom`: the paper's ``z_g = ReLU(W_z [h_u ; h_ai] + b_z)``, one tensor for
+  both tasks;
 - :class:`MMoEBottom`: multi-gate mixture of experts (Ma et al., KDD 2018);
 - :class:`PLEBottom`: progressive layered extraction (Tang et al., RecSys 2020);
 - :class:`STEMBottom`: shared and task-specific embeddings with the All-Forward
@@ -12,8 +14,8 @@ Every scheme maps the user side ``h_u`` and the attended item side ``h_ai`` (eac
   user/item towers per task, so its ``forward`` also takes the batch indices.
 
 Experts are one ``ReLU(W x + b)`` layer each; all experts of a kind are evaluated in one
-``einsum``. Each scheme also names its shared parameters (``shared_parameters()``, reached by
-every task) and the last shared layer (``last_shared_parameters()``, what GradNorm measures).
+``einsum``. Every scheme derives from :class:`SharingScheme`, the protocol a scheme defined
+outside the package follows too.
 """
 
 from __future__ import annotations
@@ -95,13 +97,94 @@ class GateBank(nn.Module):
         return torch.softmax(logits, dim=-1)
 
 
+class SharingScheme(nn.Module):
+    """Base class of a sharing scheme: ``(h_u, h_ai) -> one representation per task``.
+
+    The protocol, for a scheme of your own (pass the class or an instance as
+    ``GroupDMTLRecommender(sharing=...)``):
+
+    - ``forward(h_user, h_item, **tower_inputs)`` returns a tuple of ``n_tasks`` tensors of
+      shape ``(batch, H)``: task 0 is the recommendation, task 1 the profiling.
+      ``tower_inputs`` (the batch's index tensors) are passed only when ``owns_towers``;
+    - :meth:`shared_parameters`: the parameters every task reaches (default: all);
+    - :meth:`last_shared_parameters`: the last shared layer (what GradNorm measures;
+      default: the first shared parameter);
+    - :meth:`from_config` builds the scheme from the network's settings (default:
+      ``cls(hidden_size)``); override it when the constructor takes other arguments.
+
+    Attributes
+    ----------
+    owns_towers : bool, default=False
+        ``True`` when the scheme holds task-specific copies of the user and item towers
+        (STEM): the network then passes the batch's index tensors to ``forward``, and no
+        task refinement can wrap the scheme.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl.sharing import SharingScheme
+    >>> class Sum(SharingScheme):
+    ...     def __init__(self, hidden_size):
+    ...         super().__init__()
+    ...         self.linear = torch.nn.Linear(hidden_size, hidden_size)
+    ...     def forward(self, h_user, h_item):
+    ...         z = torch.relu(self.linear(h_user + h_item))
+    ...         return z, z
+    >>> z_rec, z_profile = Sum(4)(torch.ones(2, 4), torch.ones(2, 4))
+    >>> tuple(z_rec.shape), Sum.owns_towers
+    ((2, 4), False)
+    """
+
+    owns_towers = False
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the scheme from a :class:`~sk_grouprec.dmtl.components.NetworkConfig`."""
+        return cls(config.hidden_size)
+
+    def shared_parameters(self):
+        """Parameters every task reaches (all of them by default)."""
+        return list(self.parameters())
+
+    def last_shared_parameters(self):
+        """The last shared layer's parameters (the first shared parameter by default)."""
+        return self.shared_parameters()[:1]
+
+
+class SharedBottom(SharingScheme):
+    """``z_g = ReLU(W_z [h_u ; h_ai] + b_z)``, shared by the tasks.
+
+    ``forward`` returns ``(z_rec, z_profile)``: other sharing schemes (mixtures of experts,
+    progressive layered extraction) return a different tensor per task.
+    """
+
+    @classmethod
+    def from_config(cls, config):
+        """One shared layer with the network's dropout."""
+        return cls(config.hidden_size, config.dropout)
+
+    def __init__(self, hidden_size, dropout=0.0):
+        super().__init__()
+        self.linear = nn.Linear(2 * hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h_user, h_item):
+        """Return ``(z_rec, z_profile)``, here the same tensor twice."""
+        z = self.dropout(F.relu(self.linear(torch.cat([h_user, h_item], dim=-1))))
+        return z, z
+
+    def last_shared_parameters(self):
+        """The last shared layer's weight (what GradNorm measures)."""
+        return [self.linear.weight]
+
+
 def _check_sizes(**sizes):
     for name, value in sizes.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}.")
 
 
-class MMoEBottom(nn.Module):
+class MMoEBottom(SharingScheme):
     """Multi-gate mixture of experts (Ma et al., KDD 2018).
 
     ``n_experts`` experts ``f_k(x) = ReLU(W_k x + b_k)`` read ``x = [h_u ; h_ai]``; task ``t``
@@ -125,6 +208,11 @@ class MMoEBottom(nn.Module):
     >>> tuple(z_rec.shape), tuple(bottom.gate_weights(torch.randn(5, 8), torch.randn(5, 8)).shape)
     ((5, 8), (2, 5, 3))
     """
+
+    @classmethod
+    def from_config(cls, config):
+        """``n_experts`` experts, dropout of the network."""
+        return cls(config.hidden_size, config.n_experts, dropout=config.dropout)
 
     def __init__(self, hidden_size, n_experts=4, n_tasks=2, dropout=0.0):
         super().__init__()
@@ -185,7 +273,7 @@ class _ExtractionLevel(nn.Module):
         return task_out, shared_out, gates
 
 
-class PLEBottom(nn.Module):
+class PLEBottom(SharingScheme):
     """Progressive layered extraction (Tang et al., RecSys 2020).
 
     Each level has ``n_task_experts`` experts per task and ``n_shared_experts`` shared experts.
@@ -212,6 +300,12 @@ class PLEBottom(nn.Module):
     >>> [tuple(z.shape) for z in bottom(torch.randn(5, 8), torch.randn(5, 8))]
     [(5, 8), (5, 8)]
     """
+
+    @classmethod
+    def from_config(cls, config):
+        """One level (CGC) of ``n_experts // 2`` shared and task experts (at least 1)."""
+        half = max(1, config.n_experts // 2)
+        return cls(config.hidden_size, half, half, 1, dropout=config.dropout)
 
     def __init__(
         self, hidden_size, n_shared_experts=2, n_task_experts=2, n_levels=1, n_tasks=2, dropout=0.0
@@ -330,7 +424,7 @@ class TowerPair(nn.Module):
         return h_u, h_ai
 
 
-class STEMBottom(nn.Module):
+class STEMBottom(SharingScheme):
     """Shared and task-specific embeddings with an All-Forward Task-specific-Backward gate.
 
     STEM-Net (Su et al., AAAI 2024). Besides the shared towers (those of the caller, which
@@ -356,7 +450,7 @@ class STEMBottom(nn.Module):
     -----
     The caller (``DMTLNetwork``) computes the shared ``(h_u, h_ai)`` as usual and calls
     ``sharing(h_u, h_ai, user=..., item=..., context=..., user_x=..., item_x=...,
-    group_rows=..., member_index=..., member_weights=...)``; the flag ``owns_towers = True``
+    group_rows=..., member_index=..., member_weights=...)``; ``owns_towers = True``
     tells it to pass the indices. The rating head's bias and dot-product terms keep using
     the shared towers.
 
@@ -375,6 +469,16 @@ class STEMBottom(nn.Module):
     """
 
     owns_towers = True
+
+    @classmethod
+    def from_config(cls, config):
+        """``max(1, n_experts // 3)`` experts per set; towers from ``config.make_towers``."""
+        return cls(
+            config.make_towers,
+            config.hidden_size,
+            n_experts=max(1, config.n_experts // 3),
+            dropout=config.dropout,
+        )
 
     def __init__(self, make_towers, hidden_size, n_tasks=2, n_experts=1, dropout=0.0):
         super().__init__()

@@ -5,11 +5,12 @@ A weighting combines a dict of task losses (``"rec"``, ``"profile"``, optionally
 per-row vector over the batch in which ``NaN`` marks rows that do not take part in that
 task (e.g. rows without a profiling label); :func:`reduce_task_loss` averages it.
 
-Two kinds of weighting:
+Every weighting derives from :class:`TaskWeighting`, the protocol a weighting defined outside
+the package follows too. Two kinds of weighting:
 
 - loss weightings (``needs_custom_backward = False``): ``forward(losses)`` returns the
-  scalar to back-propagate (:class:`UncertaintyWeighting`, and the paper's
-  ``FixedTaskWeighting`` in :mod:`sk_grouprec.dmtl.network`);
+  scalar to back-propagate (the paper's :class:`FixedTaskWeighting`,
+  :class:`UncertaintyWeighting`);
 - gradient weightings (``needs_custom_backward = True``): they need each task's gradient
   with respect to the shared parameters, so the training step calls
   ``backward(losses, parameters, shared_parameters, batch, entity_tables)``, which runs one
@@ -96,7 +97,11 @@ class TaskWeighting(nn.Module):
     """Base class: ``forward(losses) -> scalar`` and a default ``backward``.
 
     Subclasses set ``tasks`` and implement ``forward``; gradient weightings override
-    :meth:`backward` and set ``needs_custom_backward = True``.
+    :meth:`backward` and set ``needs_custom_backward = True``. :meth:`from_config` builds a
+    weighting for the network's tasks (default: ``cls(config.tasks)``); override it when the
+    constructor takes other arguments. A class or instance of a subclass can be passed as
+    ``GroupDMTLRecommender(task_weighting=...)``. Learned weights are parameters of the
+    weighting (the estimator's optimizer trains them, without weight decay).
 
     Attributes
     ----------
@@ -124,6 +129,11 @@ class TaskWeighting(nn.Module):
     needs_row_losses = False
     shared_scope = "all"
 
+    @classmethod
+    def from_config(cls, config):
+        """Build the weighting from a :class:`~sk_grouprec.dmtl.components.NetworkConfig`."""
+        return cls(config.tasks)
+
     def _present(self, losses):
         unknown = sorted(set(losses) - set(self.tasks))
         if unknown:
@@ -138,6 +148,41 @@ class TaskWeighting(nn.Module):
         total = self(losses)
         total.backward()
         return total.detach()
+
+
+class FixedTaskWeighting(TaskWeighting):
+    """``L = L_rec + lambda_group * L_group + lambda_profile * L_profile`` (the paper's loss).
+
+    A module (not a function) so that learned weightings (uncertainty, GradNorm) can hold
+    parameters the optimizer sees. Task losses may be scalars or per-row vectors (NaN on
+    rows outside a task), see :func:`reduce_task_loss`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl.task_weighting import FixedTaskWeighting
+    >>> float(FixedTaskWeighting(0.5)({"rec": torch.tensor(2.0), "profile": torch.tensor(1.0)}))
+    2.5
+    """
+
+    @classmethod
+    def from_config(cls, config):
+        """The estimator's ``lambda_profile`` and ``lambda_group``."""
+        return cls(config.lambda_profile, config.lambda_group)
+
+    def __init__(self, lambda_profile=1.0, lambda_group=1.0):
+        super().__init__()
+        self.lambda_profile = float(lambda_profile)
+        self.lambda_group = float(lambda_group)
+
+    def forward(self, losses):
+        """Combine a dict of task losses (``rec``, ``group``, ``profile``) into one scalar."""
+        total = reduce_task_loss(losses["rec"])
+        if "group" in losses:
+            total = total + self.lambda_group * reduce_task_loss(losses["group"])
+        if "profile" in losses and self.lambda_profile:
+            total = total + self.lambda_profile * reduce_task_loss(losses["profile"])
+        return total
 
 
 class UncertaintyWeighting(TaskWeighting):
@@ -234,6 +279,11 @@ class GradNormWeighting(TaskWeighting):
 
     needs_custom_backward = True
     shared_scope = "last"
+
+    @classmethod
+    def from_config(cls, config):
+        """The network's tasks and the estimator's ``gradnorm_alpha``."""
+        return cls(config.tasks, alpha=config.gradnorm_alpha)
 
     def __init__(self, tasks=("rec", "profile"), alpha=1.5):
         super().__init__()

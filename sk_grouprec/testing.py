@@ -1,20 +1,65 @@
-"""The conformance suite every recommender of the package passes.
+"""A pytest conformance suite for rating recommenders on the package's data contract.
 
-Subclass :class:`RecommenderConformance` in a test module and implement ``make_estimator``
-(small, fast settings). The subclass inherits every test below. Estimators that need a
-``group_id`` column set ``needs_groups = True``.
+Every recommender of sk_grouprec passes it, and so can yours: an estimator that reads the
+data contract (a DataFrame with ``user_id`` and ``item_id``, ratings ``y``) and offers
+``fit``, ``predict`` and ``recommend``. In a test module (pytest must be installed)::
+
+    from sk_grouprec.testing import RecommenderConformance
+
+    class TestMyRecommender(RecommenderConformance):
+        needs_groups = False          # True: the data gets a group_id column
+        atol = 1e-6                   # tolerance between two fits / two input forms
+
+        def make_estimator(self, **params):
+            return MyRecommender(n_epochs=3, random_state=0, **params)
+
+pytest collects every ``test_*`` method below for the subclass. The class is configured by
+class attributes (:attr:`RecommenderConformance.needs_groups`,
+:attr:`RecommenderConformance.atol`, :attr:`RecommenderConformance.bad_inputs`), so a
+variant (another kind of output, other data) overrides attributes or the ``data`` fixture
+rather than copying tests. :func:`make_small_ratings` is the small planted-taste dataset the
+suite trains on.
 """
 
 import pickle
 
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.base import clone
+
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - pytest is a test-time dependency
+    raise ImportError("sk_grouprec.testing needs pytest (the 'dev' extra).") from exc
+
+__all__ = ["RecommenderConformance", "make_small_ratings"]
 
 
 def make_small_ratings(n_users=40, n_items=30, n_ratings=600, n_groups=4, seed=0):
-    """A tiny planted-taste dataset: users of a group share item preferences."""
+    """A tiny planted-taste dataset: users of a group share item preferences.
+
+    Parameters
+    ----------
+    n_users, n_items, n_ratings, n_groups : int
+        Sizes (``n_ratings`` distinct (user, item) pairs).
+    seed : int, default=0
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        ``user_id``, ``item_id``, ``user_age``, ``user_kind`` and ``item_score``.
+    y : ndarray of shape (n_ratings,)
+        Ratings from 1 to 5.
+    group : ndarray of shape (n_users,)
+        The planted group of each user.
+
+    Examples
+    --------
+    >>> from sk_grouprec.testing import make_small_ratings
+    >>> X, y, group = make_small_ratings()
+    >>> X.shape, y.shape, group.shape
+    ((600, 5), (600,), (40,))
+    """
     rng = np.random.default_rng(seed)
     group = rng.integers(0, n_groups, n_users)
     taste = rng.normal(size=(n_groups, 3))
@@ -38,13 +83,29 @@ def make_small_ratings(n_users=40, n_items=30, n_ratings=600, n_groups=4, seed=0
 
 
 class RecommenderConformance:
-    """Shared behaviour tests; subclasses provide ``make_estimator``."""
+    """Shared behaviour tests; subclasses provide ``make_estimator``.
+
+    Attributes
+    ----------
+    needs_groups : bool, default=False
+        Add the planted ``group_id`` column to the training data.
+    atol : float, default=1e-6
+        Numerical tolerance between two fits or two input forms.
+    bad_inputs : tuple of (str, str)
+        The bad-input cases of :meth:`test_bad_input_errors` as ``(case, message)``.
+    """
 
     needs_groups = False
-    #: numerical tolerance for comparisons between two fits / input forms
     atol = 1e-6
+    bad_inputs = (
+        ("nan_rating", "NaN or infinite"),
+        ("missing_user", "user_id"),
+        ("length", "different lengths"),
+        ("empty", "empty"),
+    )
 
     def make_estimator(self, **params):  # pragma: no cover - abstract
+        """A new estimator with small, fast settings (``params`` override them)."""
         raise NotImplementedError
 
     # data --------------------------------------------------------------------------------
@@ -133,16 +194,9 @@ class RecommenderConformance:
         assert not rated & set(recs["item_id"])
         assert np.all(np.diff(recs["score"].to_numpy()) <= 1e-12)
 
-    @pytest.mark.parametrize(
-        "bad, message",
-        [
-            ("nan_rating", "NaN or infinite"),
-            ("missing_user", "user_id"),
-            ("length", "different lengths"),
-            ("empty", "empty"),
-        ],
-    )
-    def test_bad_input_errors(self, data, bad, message):
+    @pytest.mark.parametrize("case", range(4))
+    def test_bad_input_errors(self, data, case):
+        bad, message = self.bad_inputs[case]
         X, y = data
         y = y.copy()
         if bad == "nan_rating":

@@ -1,0 +1,161 @@
+"""The declarative parameter table of ``GroupDMTLRecommender`` and the checks it is made of.
+
+Each entry of :data:`DMTL_PARAMETER_CONSTRAINTS` (the estimator's
+``_parameter_constraints``) maps a parameter name to a check ``check(value, name)`` that
+raises a ValueError naming the parameter; :func:`validate_params` runs the table, then the
+rule on component combinations, at the start of ``fit``. A new parameter is one more entry.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .._validation import check_choice, check_non_negative, check_positive_int
+from .components import check_compatible, component_class
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def validate_params(estimator):
+    """Run every check of ``estimator._parameter_constraints``, then the combination rule."""
+    params = estimator.get_params(deep=False)
+    for name, check in estimator._parameter_constraints.items():
+        check(params[name], name)
+    check_compatible(
+        component_class("sharing", params["sharing"]),
+        component_class("task_refinement", params["task_refinement"]),
+    )
+
+
+def non_negative(value, name):
+    check_non_negative(value, name)
+
+
+def positive_int(value, name):
+    check_positive_int(value, name)
+
+
+def boolean(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+
+
+def one_of(*choices):
+    def check(value, name):
+        check_choice(value, name, choices)
+
+    return check
+
+
+def fraction(*, closed_low):
+    """A number in [0, 1) (``closed_low``) or in (0, 1)."""
+
+    def check(value, name):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        ok = ok and (0 <= value < 1 if closed_low else 0 < value < 1)
+        if not ok:
+            interval = "[0, 1)" if closed_low else "(0, 1)"
+            raise ValueError(f"{name} must be in {interval}; got {value!r}.")
+
+    return check
+
+
+def positive(value, name):
+    if not check_non_negative(value, name) > 0:
+        raise ValueError(f"{name} must be > 0; got {value!r}.")
+
+
+def optimizer(value, name):
+    if isinstance(value, str):
+        check_choice(value, name, tuple(OPTIMIZERS))
+    elif not (isinstance(value, type) and issubclass(value, torch.optim.Optimizer)):
+        raise ValueError(
+            f"{name} must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer subclass; "
+            f"got {value!r}."
+        )
+
+
+def patience(value, name):
+    if not isinstance(value, (bool, np.bool_)) and not (
+        isinstance(value, numbers.Integral) and value >= 1
+    ):
+        raise ValueError(f"{name} must be a bool or a patience >= 1; got {value!r}.")
+
+
+def integer(value, name):
+    if not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an int; got {value!r}.")
+
+
+def component(kind):
+    def check(value, name):
+        component_class(kind, value)
+
+    return check
+
+
+def device(value, name):
+    resolve_device(value)
+
+
+def anything(value, name):
+    """No constraint (selectors, accelerator, callbacks: checked where they are used)."""
+
+
+def resolve_device(device):
+    """The torch device string of the ``device`` parameter (``"auto"``: CUDA if available)."""
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'auto' or a torch device string; got {device!r}."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device {device!r} is not a valid torch device: {exc}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but CUDA is not available on this machine; use device='cpu' "
+            "or 'auto'."
+        )
+    return str(dev)
+
+
+#: ``GroupDMTLRecommender``'s parameter table: name -> check.
+DMTL_PARAMETER_CONSTRAINTS = {
+    "lambda_profile": non_negative,
+    "hidden_size": positive_int,
+    "embedding_size": positive_int,
+    "use_attention": boolean,
+    "use_id_embeddings": boolean,
+    "use_biases": boolean,
+    "use_dot_product": boolean,
+    "use_implicit_feedback": boolean,
+    "dropout": fraction(closed_low=True),
+    "weight_decay": non_negative,
+    "lr": positive,
+    "lr_schedule": one_of("cosine", "constant"),
+    "max_epochs": positive_int,
+    "batch_size": positive_int,
+    "optimizer": optimizer,
+    "early_stopping": patience,
+    "validation_fraction": fraction(closed_low=False),
+    "lambda_group": non_negative,
+    "sharing": component("sharing"),
+    "task_refinement": component("task_refinement"),
+    "task_weighting": component("task_weighting"),
+    "n_experts": positive_int,
+    "gradnorm_alpha": non_negative,
+    "user_features": anything,
+    "item_features": anything,
+    "context_features": anything,
+    "device": device,
+    "accelerator": anything,
+    "verbose": integer,
+    "random_state": anything,
+    "callbacks": anything,
+}
