@@ -48,7 +48,8 @@ PAPER = {"ml-100k": {"precision@10": 0.6867, "recall@10": 0.8063},
          "itm-rec": {"precision@10": 0.3182, "recall@10": 0.9306}}
 #: the order of the pictures a run leaves in its output folder (others follow by name); all
 #: are copied to figures/<section>-<name>
-PICTURES = ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png", "fit_time.png")
+PICTURES = ("metrics.png", "dmtl_training_curves.png", "group_profiles_tsne.png", "fit_time.png",
+            "hr_at_k.png")
 
 
 def paper_comparison(dataset):
@@ -155,6 +156,8 @@ SECTIONS = {
                                 cost="about 1 min"),
     "implicit": Section("Top-N baselines on implicit feedback, beside the implicit package",
                         ("--dataset", "implicit"), environment=ONE_THREAD, cost="about 3 min"),
+    "mafengwo": Section("Mafengwo: top-N for real groups from implicit feedback",
+                        ("--dataset", "mafengwo"), environment=ONE_THREAD, cost="about 5 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
                      cost="about 75 min before the speed-ups"),

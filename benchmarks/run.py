@@ -13,6 +13,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --dataset scale            # fit time against 100K, 1M, 5M ratings
     python benchmarks/run.py --dataset scale --sizes 20000,100000 --surprise-sizes 20000
     python benchmarks/run.py --dataset implicit         # top-N baselines beside `implicit`
+    python benchmarks/run.py --dataset mafengwo         # real groups, implicit feedback, top-N
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
 over folds) is printed and written to ``<output>/report.md`` with the command, date, machine,
@@ -37,8 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from grouprec_bench import implicit_compare, mafengwo, ratings, scale  # noqa: E402
 from grouprec_bench import models as registry  # noqa: E402
-from grouprec_bench import implicit_compare, ratings, scale  # noqa: E402
 from grouprec_bench.groups import evaluate_itm_rec_groups  # noqa: E402
 
 
@@ -74,6 +75,8 @@ DATASETS = {
     "itm-rec": Dataset(run_itm_rec, "ITM-Rec individual ratings and real groups"),
     "synthetic": Dataset(ratings.run, "make_group_ratings at --size ratings (smoke runs)"),
     "scale": Dataset(scale.run, "fit time and memory against data size", scale_arguments),
+    "mafengwo": Dataset(mafengwo.run, "Mafengwo real groups, implicit feedback: top-N, sampled "
+                        "and full-catalogue protocols, published AGREE/ConsRec rows"),
     "implicit": Dataset(implicit_compare.run,
                         "top-N baselines beside the implicit package (Mafengwo, MovieLens implicit)"),
 }
