@@ -328,6 +328,7 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     est.rated_ = sp.csr_matrix(
         (np.ones(users.shape[0], dtype=bool), (users, items)), shape=(est.n_users_, est.n_items_)
     )
+    est.interactions_ = est.rated_
     est.global_mean_ = 0.0
     est.rating_range_ = (-np.inf, np.inf)  # scores are never clipped
     est.groups_ = np.array([])  # no profiling task with a ranking objective
