@@ -20,11 +20,11 @@ from skorch.dataset import ValidSplit
 from skorch.hf import AccelerateMixin, unpack_data
 
 from .._validation import ITEM_COL, USER_COL
+from . import _params as P
 from ._batching import ShardedBatchIterator, auto_batching
 from ._distributed import DataParallelMixin
 from ._inputs import entity_matrix, user_history
 from ._optim import SparseAdamW
-from . import _params as P
 from ._params import OPTIMIZERS
 from .network import DMTLNetwork, EntityTower
 from .task_weighting import reduce_task_loss

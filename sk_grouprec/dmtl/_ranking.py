@@ -240,17 +240,16 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
     return net, losses
 
 
-def fallback(net, items, task):
-    """Score of a pair with an unknown user or group: the item's bias of the task (0 for an
-    unknown item)."""
-    bias = net.item_bias.weight[:, task].detach().numpy().astype(np.float64)
-    return np.where(items >= 0, bias[np.maximum(items, 0)], 0.0)
+def fallback(popularity, items):
+    """Score of a pair with an unknown user or group: the item's popularity (the share of
+    users, or of groups, with it as a positive; 0 for an unknown item)."""
+    return np.where(items >= 0, popularity[np.maximum(items, 0)], 0.0)
 
 
 @torch.no_grad()
-def user_scores(net, users, items):
+def user_scores(net, users, items, popularity):
     """Scores of the pairs ``(users[k], items[k])``; unknown pairs: :func:`fallback`."""
-    out = fallback(net, items, 0)
+    out = fallback(popularity, items)
     known = np.flatnonzero((users >= 0) & (items >= 0))
     for s in range(0, known.shape[0], PREDICT_ROWS):
         rows = known[s: s + PREDICT_ROWS]
@@ -261,9 +260,9 @@ def user_scores(net, users, items):
 
 
 @torch.no_grad()
-def group_scores(net, members, mask, groups, items, return_weights=False):
+def group_scores(net, members, mask, groups, items, popularity, return_weights=False):
     """Scores (and member weights ``(n, M)``) of ``(groups[k], items[k])``."""
-    out = fallback(net, items, 1)
+    out = fallback(popularity, items)
     weights = np.zeros((groups.shape[0], members.shape[1]), dtype=np.float64)
     known = np.flatnonzero((groups >= 0) & (items >= 0))
     for s in range(0, known.shape[0], PREDICT_ROWS):
@@ -293,8 +292,8 @@ def user_score_grid(net, users, items):
 
 def fit_estimator(est, X, y, groups, X_group, y_group):
     """``GroupDMTLRecommender.fit`` with a ranking objective (validated parameters)."""
-    from skorch.history import History
     from sklearn.utils import check_random_state
+    from skorch.history import History
 
     from . import _params
 
@@ -329,6 +328,8 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
         (np.ones(users.shape[0], dtype=bool), (users, items)), shape=(est.n_users_, est.n_items_)
     )
     est.interactions_ = est.rated_
+    est._user_popularity = np.asarray(est.rated_.sum(0), dtype=np.float64).ravel() / max(
+        1, np.unique(users).shape[0])
     est.global_mean_ = 0.0
     est.rating_range_ = (-np.inf, np.inf)  # scores are never clipped
     est.groups_ = np.array([])  # no profiling task with a ranking objective
@@ -343,6 +344,10 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
         est._natural_index.ids.to_numpy() if groups is not None else np.array([])
     )
     est.ranker_ = net
+    est._group_popularity = est._user_popularity
+    if X_group is not None:
+        rated = est._group_rated
+        est._group_popularity = np.asarray(rated.sum(0), np.float64).ravel() / rated.shape[0]
     est._ranking_history = History(rows)
     return est
 
@@ -376,8 +381,9 @@ def predict_group(est, X_group, groups):
     g = _group_index(est, X_group[GROUP_COL])
     i = est.item_index_.transform(X_group[ITEM_COL])
     if getattr(est, "_members", None) is None:
-        return fallback(est.ranker_, i, 1)
-    return group_scores(est.ranker_, est._members, est._member_mask, g, i)
+        return fallback(est._group_popularity, i)
+    return group_scores(est.ranker_, est._members, est._member_mask, g, i,
+                        est._group_popularity)
 
 
 def recommend_group(est, group_ids, n_items, exclude_rated, items, groups):
@@ -393,7 +399,7 @@ def recommend_group(est, group_ids, n_items, exclude_rated, items, groups):
 
     def score_block(start, stop):
         g = g_all[start:stop]
-        scores = np.tile(fallback(est.ranker_, cand, 1), (len(g), 1))
+        scores = np.tile(fallback(est._group_popularity, cand), (len(g), 1))
         known = np.flatnonzero(g >= 0)
         if known.shape[0] and members is not None and known_cand.any():
             grid = group_score_grid(est.ranker_, est._members, est._member_mask, g[known],
@@ -420,7 +426,8 @@ def member_weights_frame(est, X_group):
             f"{name}.member_weights: X_group has groups or items unseen at fit time "
             f"(first row {int(np.flatnonzero((g < 0) | (i < 0))[0])})."
         )
-    _, w = group_scores(est.ranker_, est._members, est._member_mask, g, i, return_weights=True)
+    _, w = group_scores(est.ranker_, est._members, est._member_mask, g, i,
+                        est._group_popularity, return_weights=True)
     mask = est._member_mask[g].numpy()
     row, slot = np.nonzero(mask)
     users = est.user_index_.ids.to_numpy()[est._members[g].numpy()[row, slot]]

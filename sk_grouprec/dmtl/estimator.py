@@ -17,10 +17,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseRecommender, _unique
+from .._implicit import BaseScoreRecommender
 from .._topk import top_k
 from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
 from ..grouping import check_membership
-from .._implicit import BaseScoreRecommender
 from . import _inputs, _ranking
 from . import _params as P
 from ._net import InteractionDataset, build_module, make_net, module_tables
@@ -345,7 +345,7 @@ class GroupDMTLRecommender(BaseRecommender):
         return getattr(self, "ranker_", None) is not None
 
     # fit --------------------------------------------------------------------------------
-    def fit(self, X, y, *, groups=None, X_group=None, y_group=None):
+    def fit(self, X, y=None, *, groups=None, X_group=None, y_group=None):
         """Fit on individual ratings, and optionally on natural-group ratings.
 
         Parameters
@@ -353,8 +353,9 @@ class GroupDMTLRecommender(BaseRecommender):
         X : pandas.DataFrame or array-like of shape (n_interactions, n_columns)
             Individual interactions (``user_id``, ``item_id``, side features) with the
             profiling label ``group_id`` (required unless ``lambda_profile == 0``).
-        y : array-like of shape (n_interactions,)
-            Ratings.
+        y : array-like of shape (n_interactions,) or None
+            Ratings (required with ``objective="mse"``). With a ranking objective, ``None``
+            makes every row a positive (see ``positive_threshold``).
         groups : pandas.DataFrame, optional
             Natural-group membership, columns ``group_id`` and ``user_id`` (one row per
             membership; a membership listed twice counts once), checked by
@@ -459,12 +460,12 @@ class GroupDMTLRecommender(BaseRecommender):
 
     def _predict_block(self, users, items, X_block):
         if self._ranks:
-            return _ranking.user_scores(self.ranker_, users, items)
+            return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
         return self._forward(self._row_inputs(users, items, X_block))[0]
 
     def _predict_indexed(self, users, items):
         if self._ranks:
-            return _ranking.user_scores(self.ranker_, users, items)
+            return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
         return self._forward(self._row_inputs(users, items))[0]
 
     def score(self, X, y=None, sample_weight=None):
