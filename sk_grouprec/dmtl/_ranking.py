@@ -191,10 +191,21 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
     opt = torch.optim.AdamW(net.parameters(), lr=est.lr, weight_decay=est.weight_decay)
     sched = None
     if est.lr_schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max_epochs)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, max_epochs))
     batch = 1024 if est.batch_size == "auto" else int(est.batch_size)
     user_pos = PositiveSet(users, items, n_items)
     group_pos = PositiveSet(g_rows, g_items, n_items) if natural else None
+    # a user (group) with every item as a positive has nothing to rank below its positives:
+    # its rows give the ranking loss no pair and are not trained on
+    # (when no row is left, e.g. a one-item catalogue, the network keeps its initial weights)
+    keep = ~np.isin(users, user_pos.saturated)
+    users, items = users[keep], items[keep]
+    if users.shape[0] == 0:
+        max_epochs = 0
+    if natural:
+        keep = ~np.isin(g_rows, group_pos.saturated)
+        g_rows, g_items = g_rows[keep], g_items[keep]
+        natural = g_rows.shape[0] > 0
     members, mask = (est._members, est._member_mask) if natural else (None, None)
     losses = []
     start = time.perf_counter()
