@@ -222,17 +222,16 @@ def ranking_loss(positive, negatives, objective):
     >>> round(float(ranking_loss(torch.zeros(2), torch.zeros(2, 3), "bpr")), 4)
     0.6931
     """
-    if objective == "bpr":
-        return -F.logsigmoid(positive[:, None] - negatives).mean()
-    if objective == "bce":
-        return (F.softplus(-positive).sum() + F.softplus(negatives).sum()) / (
-            positive.numel() + negatives.numel()
-        )
-    raise ValueError(f"unknown ranking objective {objective!r}; expected 'bpr' or 'bce'.")
+    if objective not in ("bpr", "bce"):
+        raise ValueError(f"unknown ranking objective {objective!r}; expected 'bpr' or 'bce'.")
+    return RankingTask("rank", objective).row_loss((positive, negatives), None, None).mean()
 
 
 class RankingTask(Task):
     """A ranking task over sampled negatives: ``y_pred = (positive (B,), negatives (B, n))``.
+
+    The per-row loss of :func:`ranking_loss` (BPR: mean over the row's negatives; BCE: the
+    logistic loss of the positive and of its negatives, averaged over the ``1 + n`` pairs).
 
     Parameters
     ----------
