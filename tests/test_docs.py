@@ -252,7 +252,8 @@ def test_docs_build_without_warnings(data_home, tmp_path):
 @pytest.mark.parametrize(
     "estimator, pages",
     [
-        ("GroupDMTLRecommender", ("user_guide/dmtl.rst", "user_guide/multitask.rst")),
+        ("GroupDMTLRecommender", ("user_guide/dmtl.rst", "user_guide/multitask.rst",
+                                  "user_guide/implicit_groups.rst")),
         ("KMeansGrouper", ("user_guide/grouping.rst",)),
         ("GroupAggregator", ("user_guide/aggregation.rst",)),
     ],

@@ -73,6 +73,9 @@ ESTIMATORS = {
         max_epochs=1, hidden_size=4, embedding_size=2, batch_size=16, lambda_profile=0.0,
         random_state=0,
     ),
+    "GroupDMTLRecommender-bpr": lambda: GroupDMTLRecommender(
+        objective="bpr", max_epochs=1, hidden_size=4, embedding_size=2, random_state=0,
+    ),
     # top-N score estimators: with ratings and no threshold, every row is a positive
     "MostPopular": lambda: MostPopular(),
     "ItemKNN": lambda: ItemKNN(k=3),

@@ -20,6 +20,7 @@ from skorch.dataset import ValidSplit
 from skorch.hf import AccelerateMixin, unpack_data
 
 from .._validation import ITEM_COL, USER_COL
+from . import _params as P
 from ._batching import ShardedBatchIterator, auto_batching
 from ._distributed import DataParallelMixin
 from ._inputs import entity_matrix, user_history
@@ -201,7 +202,7 @@ def _callbacks(est, names, seed):
         )
     if est.lr_schedule == "cosine":
         scheduler = LRScheduler(
-            policy="CosineAnnealingLR", T_max=int(est.max_epochs), step_every="epoch"
+            policy="CosineAnnealingLR", T_max=P.n_epochs(est), step_every="epoch"
         )
         callbacks.append(("lr_schedule", scheduler))
     return callbacks + list(est.callbacks or []), train_split
@@ -253,7 +254,7 @@ def make_net(est, module, device, seed, tasks, n_rows):
         lr=float(est.lr),
         optimizer__weight_decay=float(est.weight_decay),
         optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in no_decay],
-        max_epochs=int(est.max_epochs),
+        max_epochs=P.n_epochs(est),
         batch_size=batch_size,
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,

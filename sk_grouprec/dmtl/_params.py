@@ -13,10 +13,18 @@ import numbers
 import numpy as np
 import torch
 
+from .._implicit import check_positive_threshold
 from .._validation import check_choice, check_non_negative, check_positive_int
 from .components import check_compatible, component_class
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def n_epochs(estimator):
+    """``max_epochs``, or its default for the objective: 15 for "mse", 30 for ranking."""
+    if estimator.max_epochs is not None:
+        return int(estimator.max_epochs)
+    return 15 if estimator.objective == "mse" else 30
 
 
 def validate_params(estimator):
@@ -41,6 +49,15 @@ def positive_int(value, name):
 def auto_or_positive_int(value, name):
     if not (isinstance(value, str) and value == "auto"):
         check_positive_int(value, name)
+
+
+def none_or_positive_int(value, name):
+    if value is not None:
+        check_positive_int(value, name)
+
+
+def threshold(value, name):
+    check_positive_threshold(value)
 
 
 def boolean(value, name):
@@ -144,12 +161,17 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "weight_decay": non_negative,
     "lr": positive,
     "lr_schedule": one_of("cosine", "constant"),
-    "max_epochs": positive_int,
+    "max_epochs": none_or_positive_int,
     "batch_size": auto_or_positive_int,
     "optimizer": optimizer,
     "early_stopping": patience,
     "validation_fraction": fraction(closed_low=False),
     "lambda_group": non_negative,
+    "objective": one_of("mse", "bpr", "bce"),
+    "n_negatives": positive_int,
+    "positive_threshold": threshold,
+    "group_embedding": boolean,
+    "member_pooling": one_of("attention", "mean"),
     "sharing": component("sharing"),
     "task_refinement": component("task_refinement"),
     "task_weighting": component("task_weighting"),

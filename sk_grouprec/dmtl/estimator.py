@@ -17,10 +17,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseRecommender, _unique
+from .._implicit import BaseScoreRecommender
 from .._topk import top_k
 from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
 from ..grouping import check_membership
-from . import _inputs
+from . import _inputs, _ranking
 from . import _params as P
 from ._net import InteractionDataset, build_module, make_net, module_tables
 from .tasks import dmtl_tasks
@@ -102,8 +103,9 @@ class GroupDMTLRecommender(BaseRecommender):
         Learning rate.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs`` epochs.
-    max_epochs : int, default=15
-        Number of epochs (fewer with early stopping).
+    max_epochs : int or None, default=None
+        Number of epochs (fewer with early stopping). ``None``: 15 with ``objective="mse"``,
+        30 with a ranking objective (chosen on a validation split of Mafengwo's train files).
     batch_size : int or "auto", default="auto"
         Mini-batch size. ``"auto"``: 1024 up to about 350,000 training rows (fully
         shuffled rows, what MovieLens-size data is tuned for); beyond, the batch doubles with
@@ -124,6 +126,27 @@ class GroupDMTLRecommender(BaseRecommender):
         Share of rows held out for early stopping (only when ``early_stopping``), in (0, 1).
     lambda_group : float, default=1.0
         Weight of the natural-group rating loss (only with ``X_group``/``y_group``).
+    objective : {"mse", "bpr", "bce"}, default="mse"
+        ``"mse"``: the paper's rating regression. ``"bpr"`` (``-log sigmoid(s_pos - s_neg)``)
+        and ``"bce"`` (logistic loss on positives and sampled negatives) learn to rank from
+        implicit feedback: every (thresholded) row of ``X`` is a positive, ``y`` may be
+        ``None``, ``predict``/``predict_group`` return scores (higher is better, not
+        clipped), ``recommend``/``recommend_group`` rank them leaving out training items, and
+        ``score`` is the full-catalogue hit rate at 10 (as the top-N baselines). Ranking fits
+        use their own ranking network (see :ref:`implicit_groups`), with no profiling task
+        (``group_id`` labels and ``lambda_profile`` are ignored), no side features and no
+        ``sharing``/``task_refinement``/``task_weighting``/``early_stopping``.
+    n_negatives : int, default=4
+        Ranking objectives: negatives per positive, drawn afresh each epoch from
+        ``random_state``, uniformly among the items that are not a positive of the same user
+        (or group).
+    positive_threshold : float or None, default=None
+        Ranking objectives with ratings ``y``: the rows rated at or above it are positives.
+    group_embedding : bool, default=True
+        Ranking objectives: add a learned per-group embedding (plus the group's training
+        items) to the pooled members.
+    member_pooling : {"attention", "mean"}, default="attention"
+        Ranking objectives: item-conditioned attention over a group's members, or their mean.
     sharing : str, SharingScheme class or instance, default="shared_bottom"
         How the two tasks share the layer after the attention: the paper's shared
         ``z_g`` (``"shared_bottom"``), a multi-gate mixture of experts (``"mmoe"``),
@@ -240,12 +263,17 @@ class GroupDMTLRecommender(BaseRecommender):
         weight_decay=1.0,
         lr=0.01,
         lr_schedule="cosine",
-        max_epochs=15,
+        max_epochs=None,
         batch_size="auto",
         optimizer="adamw",
         early_stopping=False,
         validation_fraction=0.1,
         lambda_group=1.0,
+        objective="mse",
+        n_negatives=4,
+        positive_threshold=None,
+        group_embedding=True,
+        member_pooling="attention",
         sharing="shared_bottom",
         task_refinement=None,
         task_weighting="fixed",
@@ -278,6 +306,11 @@ class GroupDMTLRecommender(BaseRecommender):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.lambda_group = lambda_group
+        self.objective = objective
+        self.n_negatives = n_negatives
+        self.positive_threshold = positive_threshold
+        self.group_embedding = group_embedding
+        self.member_pooling = member_pooling
         self.sharing = sharing
         self.task_refinement = task_refinement
         self.task_weighting = task_weighting
@@ -300,10 +333,19 @@ class GroupDMTLRecommender(BaseRecommender):
     @property
     def history_(self):
         """The skorch history of the fit (per-epoch losses)."""
-        return self.net_.history
+        ranking = getattr(self, "_ranking_history", None)
+        return ranking if ranking is not None else self.net_.history
+
+    @property
+    def _predicts_scores(self):
+        return self.objective != "mse"
+
+    @property
+    def _ranks(self):
+        return getattr(self, "ranker_", None) is not None
 
     # fit --------------------------------------------------------------------------------
-    def fit(self, X, y, *, groups=None, X_group=None, y_group=None):
+    def fit(self, X, y=None, *, groups=None, X_group=None, y_group=None):
         """Fit on individual ratings, and optionally on natural-group ratings.
 
         Parameters
@@ -311,8 +353,9 @@ class GroupDMTLRecommender(BaseRecommender):
         X : pandas.DataFrame or array-like of shape (n_interactions, n_columns)
             Individual interactions (``user_id``, ``item_id``, side features) with the
             profiling label ``group_id`` (required unless ``lambda_profile == 0``).
-        y : array-like of shape (n_interactions,)
-            Ratings.
+        y : array-like of shape (n_interactions,) or None
+            Ratings (required with ``objective="mse"``). With a ranking objective, ``None``
+            makes every row a positive (see ``positive_threshold``).
         groups : pandas.DataFrame, optional
             Natural-group membership, columns ``group_id`` and ``user_id`` (one row per
             membership; a membership listed twice counts once), checked by
@@ -329,7 +372,7 @@ class GroupDMTLRecommender(BaseRecommender):
         """
         P.validate_params(self)
         name = type(self).__name__
-        if (X_group is None) != (y_group is None):
+        if (X_group is None) != (y_group is None) and self.objective == "mse":
             raise ValueError(f"{name}: X_group and y_group must be given together.")
         if X_group is not None and groups is None:
             raise ValueError(
@@ -337,6 +380,10 @@ class GroupDMTLRecommender(BaseRecommender):
             )
         if groups is not None:
             groups = check_membership(groups, estimator_name=name)
+        for stale in ("ranker_", "_ranking_history", "net_"):  # from a previous fit
+            self.__dict__.pop(stale, None)
+        if self.objective != "mse":
+            return _ranking.fit_estimator(self, X, y, groups, X_group, y_group)
         if self.lambda_profile > 0:
             check_interactions(X, require_group=True, estimator_name=name)
         return self._fit(X, y, groups=groups, X_group=X_group, y_group=y_group)
@@ -412,10 +459,40 @@ class GroupDMTLRecommender(BaseRecommender):
         )
 
     def _predict_block(self, users, items, X_block):
+        if self._ranks:
+            return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
         return self._forward(self._row_inputs(users, items, X_block))[0]
 
     def _predict_indexed(self, users, items):
+        if self._ranks:
+            return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
         return self._forward(self._row_inputs(users, items))[0]
+
+    def score(self, X, y=None, sample_weight=None):
+        """R² of the ratings (``"mse"``), or the full-catalogue hit rate at 10 of the positives
+        of ``X`` with a ranking objective (see :meth:`BaseScoreRecommender.score
+        <sk_grouprec._implicit.BaseScoreRecommender.score>`)."""
+        if self._ranks:
+            return BaseScoreRecommender.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def member_weights(self, X_group):
+        """Weight of each member behind a group's score of an item (ranking objectives).
+
+        Parameters
+        ----------
+        X_group : pandas.DataFrame
+            Columns ``group_id`` (a natural group seen at fit time) and ``item_id``.
+
+        Returns
+        -------
+        weights : pandas.DataFrame
+            Columns ``group_id``, ``item_id``, ``user_id``, ``weight``: one row per member
+            of each (group, item) row, the weights of a row summing to 1 (uniform with
+            ``member_pooling="mean"``).
+        """
+        check_is_fitted(self, "ranker_")
+        return _ranking.member_weights_frame(self, X_group)
 
     def _outputs(self, X):
         """The four module outputs for the rows of ``X`` (in blocks of the predict size)."""
@@ -504,6 +581,8 @@ class GroupDMTLRecommender(BaseRecommender):
         ratings : ndarray of shape (n_rows,)
             Clipped to the rating range seen at fit time.
         """
+        if self._ranks:
+            return _ranking.predict_group(self, X_group, groups)
         check_is_fitted(self, "net_")
         name = type(self).__name__
         X_group, _ = _inputs.check_group_rows(X_group, None, self.context_feature_names_, name)
@@ -544,6 +623,8 @@ class GroupDMTLRecommender(BaseRecommender):
             Columns ``group_id``, ``item_id``, ``score``, ``rank``. The context is the mean
             training context.
         """
+        if self._ranks:
+            return _ranking.recommend_group(self, group_ids, n_items, exclude_rated, items, groups)
         check_is_fitted(self, "net_")
         n_items = check_positive_int(n_items, "n_items")
         group_ids = _unique(group_ids)

@@ -207,3 +207,45 @@ def dmtl_tasks(natural, profiling, train_profiling=True):
     if profiling:
         tasks.append(ProfileTask(trains=train_profiling))
     return tasks
+
+
+def ranking_loss(positive, negatives, objective):
+    """Mean ranking loss of positive scores ``(B,)`` against sampled negatives ``(B, n)``.
+
+    ``"bpr"``: ``-log sigmoid(s_pos - s_neg)`` over every (positive, negative) pair;
+    ``"bce"``: logistic loss of the positives as 1 and the negatives as 0, per scored pair.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl.tasks import ranking_loss
+    >>> round(float(ranking_loss(torch.zeros(2), torch.zeros(2, 3), "bpr")), 4)
+    0.6931
+    """
+    if objective not in ("bpr", "bce"):
+        raise ValueError(f"unknown ranking objective {objective!r}; expected 'bpr' or 'bce'.")
+    return RankingTask("rank", objective).row_loss((positive, negatives), None, None).mean()
+
+
+class RankingTask(Task):
+    """A ranking task over sampled negatives: ``y_pred = (positive (B,), negatives (B, n))``.
+
+    The per-row loss of :func:`ranking_loss` (BPR: mean over the row's negatives; BCE: the
+    logistic loss of the positive and of its negatives, averaged over the ``1 + n`` pairs).
+
+    Parameters
+    ----------
+    name : {"rec", "group"}
+    objective : {"bpr", "bce"}
+    """
+
+    def __init__(self, name, objective, trains=True):
+        super().__init__(trains=trains)
+        self.name = name
+        self.objective = objective
+
+    def row_loss(self, y_pred, y_true, X):
+        positive, negatives = y_pred[0], y_pred[1]
+        if self.objective == "bpr":
+            return -F.logsigmoid(positive[:, None] - negatives).mean(1)
+        return (F.softplus(-positive) + F.softplus(negatives).sum(1)) / (1 + negatives.shape[1])

@@ -1,0 +1,450 @@
+"""The ranking objectives of ``GroupDMTLRecommender`` (``objective="bpr"`` / ``"bce"``).
+
+The network mirrors the DMTL shape (user and item towers, user-conditioned attention over
+item dimensions, the shared representation ``z`` and a linear head) and adds, for ranking,
+the dot product of the raw id embeddings and one item bias per task (user rows, group rows)::
+
+    s(u, i) = w^T z(u, i) + <e_u, e_i> + b_i^task
+    e_u = E_user[u] + |N(u)|^-1/2 sum_{j in N(u)} y_j                (SVD++-style history)
+    e_g = E_group[g] + |N(g)|^-1/2 sum_{j in N(g)} y'_j + sum_m w_m e_m
+    h_g = tower(E_group[g] + history) + sum_m w_m h_m
+
+with ``w`` an item-conditioned attention over the members (or uniform). Training draws
+``n_negatives`` negatives per positive each epoch (:mod:`sk_grouprec._negatives`, excluding
+the same user's or group's positives) and minimises the losses of :mod:`.tasks`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from .._base import IdIndex, _unique
+from .._implicit import positive_interactions
+from .._negatives import PositiveSet, sample_negatives
+from .._topk import top_k
+from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
+from .tasks import ranking_loss
+
+PREDICT_ROWS = 8192
+
+
+def _history(pairs_rows, pairs_items, n_rows, n_items):
+    m = sp.csr_matrix(
+        (np.ones(len(pairs_rows), np.float32), (pairs_rows, pairs_items)), shape=(n_rows, n_items)
+    )
+    m.data[:] = 1.0  # duplicates count once
+    count = np.asarray(m.sum(1)).ravel()
+    m = (sp.diags(1 / np.sqrt(np.maximum(count, 1))) @ m).tocoo()
+    index = torch.as_tensor(np.vstack([m.row, m.col]), dtype=torch.long)
+    return torch.sparse_coo_tensor(index, torch.as_tensor(m.data, dtype=torch.float32),
+                                   (n_rows, n_items), check_invariants=False).coalesce()
+
+
+def _pooled(history, table, rows):
+    uniq, inverse = torch.unique(rows.reshape(-1), return_inverse=True)
+    pooled = torch.sparse.mm(torch.index_select(history, 0, uniq), table.weight)
+    return pooled[inverse].reshape(*rows.shape, -1)
+
+
+class RankingNetwork(nn.Module):
+    """Scores of (user, item) and (group, item) pairs; see the module docstring."""
+
+    def __init__(self, n_users, n_items, n_groups, dim, *, group_embedding, member_pooling,
+                 use_attention, user_history, group_history):
+        super().__init__()
+        self.dim = dim
+        self.user_emb = nn.Embedding(n_users, dim)
+        self.item_emb = nn.Embedding(n_items, dim)
+        self.group_emb = nn.Embedding(max(n_groups, 1), dim) if group_embedding else None
+        for table in (self.user_emb, self.item_emb, self.group_emb):
+            if table is not None:
+                nn.init.normal_(table.weight, std=0.1)
+        self.user_tower = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
+        self.item_tower = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
+        self.att = nn.Linear(2 * dim, dim)
+        self.use_attention = use_attention
+        self.shared = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU())
+        self.head = nn.Linear(dim, 1)
+        self.member_pooling = member_pooling
+        self.mem_att = nn.Sequential(nn.Linear(2 * dim, dim), nn.Tanh(), nn.Linear(dim, 1))
+        self.item_bias = nn.Embedding(n_items, 2)
+        nn.init.zeros_(self.item_bias.weight)
+        self.hist = user_history
+        self.implicit = nn.Embedding(n_items, dim) if user_history is not None else None
+        self.ghist = group_history
+        self.gimplicit = nn.Embedding(n_items, dim) if group_history is not None else None
+        for table in (self.implicit, self.gimplicit):
+            if table is not None:
+                nn.init.normal_(table.weight, std=0.01)
+
+    def user_side(self, users):
+        e = self.user_emb(users)
+        if self.hist is not None:
+            e = e + _pooled(self.hist, self.implicit, users)
+        return self.user_tower(e), e
+
+    def combine(self, h_u, e_u, h_i, e_i, items, task):
+        h_ai = h_i
+        if self.use_attention:
+            h_ai = torch.softmax(self.att(torch.cat([h_u, h_i], -1)), -1) * self.dim * h_i
+        z = self.shared(torch.cat([h_u, h_ai], -1))
+        return self.head(z).squeeze(-1) + (e_u * e_i).sum(-1) + self.item_bias(items)[..., task]
+
+    def user_scores(self, users, items):
+        """Scores ``(B, C)`` of candidate items ``(B, C)`` for users ``(B,)``."""
+        h_u, e_u = self.user_side(users)
+        e_i = self.item_emb(items)
+        h_i = self.item_tower(e_i)
+        n = items.shape[1]
+        return self.combine(h_u[:, None].expand(-1, n, -1), e_u[:, None].expand(-1, n, -1),
+                            h_i, e_i, items, 0)
+
+    def member_weights(self, members, mask, h_i):
+        """Weights ``(B, C, M)`` of the members for each candidate item."""
+        if self.member_pooling == "mean":
+            w = mask.float() / mask.float().sum(1, keepdim=True)
+            return w[:, None, :].expand(-1, h_i.shape[1], -1)
+        h_m, _ = self.user_side(members)
+        first = self.mem_att[0]
+        w_m, w_i = first.weight[:, : self.dim], first.weight[:, self.dim:]
+        a = torch.tanh((h_m @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[:, :, None])
+        logits = self.mem_att[2](a).squeeze(-1).masked_fill(~mask[:, None, :], float("-inf"))
+        return torch.softmax(logits, -1)
+
+    def group_scores(self, groups, members, mask, items, return_weights=False):
+        """Scores ``(B, C)`` of candidate items for groups ``(B,)`` with members ``(B, M)``."""
+        e_i = self.item_emb(items)
+        h_i = self.item_tower(e_i)
+        n = items.shape[1]
+        h_m, e_m = self.user_side(members)
+        w = self.member_weights(members, mask, h_i)
+        h, e = w @ h_m, w @ e_m
+        if self.group_emb is not None:
+            own = self.group_emb(groups)
+            if self.ghist is not None:
+                own = own + _pooled(self.ghist, self.gimplicit, groups)
+            h = h + self.user_tower(own)[:, None]
+            e = e + own[:, None]
+        scores = self.combine(h.expand(-1, n, -1), e.expand(-1, n, -1), h_i, e_i, items, 1)
+        return (scores, w) if return_weights else scores
+
+
+def member_table(group_index, user_index, groups):
+    """Padded member indices ``(n_groups, M)`` and mask; unknown members are left out."""
+    g = group_index.transform(groups["group_id"])
+    u = user_index.transform(groups["user_id"])
+    keep = (g >= 0) & (u >= 0)
+    frame = pd.DataFrame({"g": g[keep], "u": u[keep]}).drop_duplicates()
+    sizes = np.bincount(frame["g"], minlength=len(group_index))
+    if (sizes == 0).any():
+        bad = group_index.ids[np.flatnonzero(sizes == 0)[:5]].tolist()
+        raise ValueError(f"groups {bad} have no member with training interactions in X.")
+    frame = frame.sort_values("g", kind="stable")
+    slot = np.arange(len(frame)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    members = np.zeros((len(group_index), sizes.max()), dtype=np.int64)
+    members[frame["g"].to_numpy(), slot] = frame["u"].to_numpy()
+    mask = np.zeros(members.shape, dtype=bool)
+    mask[frame["g"].to_numpy(), slot] = True
+    return torch.as_tensor(members), torch.as_tensor(mask)
+
+
+def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
+    """Train the ranking network of ``est`` on positive pairs (and natural-group rows)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n_users, n_items = est.n_users_, est.n_items_
+    natural = X_group is not None
+    g_rows = g_items = None
+    n_groups = 0
+    if groups is not None:
+        est._natural_index = IdIndex(groups["group_id"])
+        n_groups = len(est._natural_index)
+        est._members, est._member_mask = member_table(est._natural_index, est.user_index_, groups)
+    if natural:
+        g_rows = est._natural_index.transform(X_group["group_id"])
+        g_items = est.item_index_.transform(X_group["item_id"])
+        if (g_rows < 0).any() or (g_items < 0).any():
+            raise ValueError(
+                f"{type(est).__name__}: X_group has group ids missing from `groups`."
+            )
+        pairs = pd.DataFrame({"g": g_rows, "i": g_items}).drop_duplicates()
+        g_rows, g_items = pairs["g"].to_numpy(), pairs["i"].to_numpy()
+        est._group_rated = sp.csr_matrix(
+            (np.ones(len(g_rows), dtype=bool), (g_rows, g_items)), shape=(n_groups, n_items)
+        )
+    history = _history(users, items, n_users, n_items) if est.use_implicit_feedback else None
+    ghistory = None
+    if natural and est.group_embedding and est.use_implicit_feedback:
+        ghistory = _history(g_rows, g_items, n_groups, n_items)
+    net = RankingNetwork(
+        n_users, n_items, n_groups, est.embedding_size,
+        group_embedding=est.group_embedding and natural,
+        member_pooling=est.member_pooling, use_attention=est.use_attention,
+        user_history=history, group_history=ghistory,
+    )
+    opt = torch.optim.AdamW(net.parameters(), lr=est.lr, weight_decay=est.weight_decay)
+    sched = None
+    if est.lr_schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, max_epochs))
+    batch = 1024 if est.batch_size == "auto" else int(est.batch_size)
+    user_pos = PositiveSet(users, items, n_items)
+    group_pos = PositiveSet(g_rows, g_items, n_items) if natural else None
+    # a user (group) with every item as a positive has nothing to rank below its positives:
+    # its rows give the ranking loss no pair and are not trained on
+    # (when no row is left, e.g. a one-item catalogue, the network keeps its initial weights)
+    keep = ~np.isin(users, user_pos.saturated)
+    users, items = users[keep], items[keep]
+    if users.shape[0] == 0:
+        max_epochs = 0
+    if natural:
+        keep = ~np.isin(g_rows, group_pos.saturated)
+        g_rows, g_items = g_rows[keep], g_items[keep]
+        natural = g_rows.shape[0] > 0
+    members, mask = (est._members, est._member_mask) if natural else (None, None)
+    losses = []
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        u_neg = sample_negatives(user_pos, users, est.n_negatives, rng)
+        u_order = rng.permutation(len(users))
+        n_batches = max(1, int(np.ceil(len(users) / batch)))
+        u_batches = np.array_split(u_order, n_batches)
+        if natural:
+            g_neg = sample_negatives(group_pos, g_rows, est.n_negatives, rng)
+            g_batches = np.array_split(rng.permutation(len(g_rows)), n_batches)
+        total = {"rec": 0.0, "group": 0.0}
+        for b, ub in enumerate(u_batches):
+            u = torch.as_tensor(users[ub])
+            cand = torch.as_tensor(np.column_stack([items[ub], u_neg[ub]]))
+            s = net.user_scores(u, cand)
+            loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective)
+            loss = loss_rec
+            total["rec"] += loss_rec.item()
+            if natural and len(g_batches[b]):
+                gb = g_batches[b]
+                g = torch.as_tensor(g_rows[gb])
+                cand = torch.as_tensor(np.column_stack([g_items[gb], g_neg[gb]]))
+                s = net.group_scores(g, members[g], mask[g], cand)
+                loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective)
+                loss = loss + est.lambda_group * loss_group
+                total["group"] += loss_group.item()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if sched is not None:
+            sched.step()
+        row = {"epoch": epoch + 1, "train_rec_loss": total["rec"] / n_batches,
+               "dur": time.perf_counter() - start}
+        if natural:
+            row["train_group_loss"] = total["group"] / n_batches
+        row["train_loss"] = row["train_rec_loss"] + est.lambda_group * row.get(
+            "train_group_loss", 0.0)
+        losses.append(row)
+        if est.verbose:
+            print(" ".join(f"{k}={v:.4f}" for k, v in row.items()), flush=True)
+    net.eval()
+    return net, losses
+
+
+def fallback(popularity, items):
+    """Score of a pair with an unknown user or group: the item's popularity (the share of
+    users, or of groups, with it as a positive; 0 for an unknown item)."""
+    return np.where(items >= 0, popularity[np.maximum(items, 0)], 0.0)
+
+
+@torch.no_grad()
+def user_scores(net, users, items, popularity):
+    """Scores of the pairs ``(users[k], items[k])``; unknown pairs: :func:`fallback`."""
+    out = fallback(popularity, items)
+    known = np.flatnonzero((users >= 0) & (items >= 0))
+    for s in range(0, known.shape[0], PREDICT_ROWS):
+        rows = known[s: s + PREDICT_ROWS]
+        u = torch.as_tensor(users[rows])
+        i = torch.as_tensor(items[rows])[:, None]
+        out[rows] = net.user_scores(u, i)[:, 0].numpy()
+    return out
+
+
+@torch.no_grad()
+def group_scores(net, members, mask, groups, items, popularity, return_weights=False):
+    """Scores (and member weights ``(n, M)``) of ``(groups[k], items[k])``."""
+    out = fallback(popularity, items)
+    weights = np.zeros((groups.shape[0], members.shape[1]), dtype=np.float64)
+    known = np.flatnonzero((groups >= 0) & (items >= 0))
+    for s in range(0, known.shape[0], PREDICT_ROWS):
+        rows = known[s: s + PREDICT_ROWS]
+        g = torch.as_tensor(groups[rows])
+        i = torch.as_tensor(items[rows])[:, None]
+        scores, w = net.group_scores(g, members[g], mask[g], i, return_weights=True)
+        out[rows] = scores[:, 0].numpy()
+        weights[rows] = w[:, 0].numpy()
+    return (out, weights) if return_weights else out
+
+
+@torch.no_grad()
+def group_score_grid(net, members, mask, groups, items):
+    """Scores ``(len(groups), len(items))`` of every candidate for each group."""
+    g = torch.as_tensor(groups)
+    cand = torch.as_tensor(items)[None].expand(len(groups), -1)
+    return net.group_scores(g, members[g], mask[g], cand).numpy().astype(np.float64)
+
+
+@torch.no_grad()
+def user_score_grid(net, users, items):
+    u = torch.as_tensor(users)
+    cand = torch.as_tensor(items)[None].expand(len(users), -1)
+    return net.user_scores(u, cand).numpy().astype(np.float64)
+
+
+def fit_estimator(est, X, y, groups, X_group, y_group):
+    """``GroupDMTLRecommender.fit`` with a ranking objective (validated parameters)."""
+    from sklearn.utils import check_random_state
+    from skorch.history import History
+
+    from . import _params
+
+    name = type(est).__name__
+    if X_group is not None and groups is None:
+        raise ValueError(f"{name}: X_group needs the membership table `groups` (group_id, user_id).")
+    is_array = not isinstance(X, pd.DataFrame)
+    X = check_interactions(X, estimator_name=name)
+    positives = positive_interactions(X, y, est.positive_threshold, estimator_name=name)
+    if X_group is not None:
+        X_group = check_group_frame(X_group, name)
+        if y_group is not None:
+            X_group = positive_interactions(
+                X_group.rename(columns={GROUP_COL: USER_COL}), y_group, est.positive_threshold,
+                estimator_name=name,
+            ).rename(columns={USER_COL: GROUP_COL})
+    est.n_features_in_ = X.shape[1]
+    est._array_columns = X.shape[1] if is_array else None
+    # members without rows of their own get an embedding too (trained by the group task)
+    user_ids = positives[USER_COL]
+    if groups is not None:
+        user_ids = pd.concat([user_ids, groups[USER_COL]], ignore_index=True)
+    est.user_index_ = IdIndex(user_ids)
+    item_ids = positives[ITEM_COL]
+    if X_group is not None:
+        item_ids = pd.concat([item_ids, X_group[ITEM_COL]], ignore_index=True)
+    est.item_index_ = IdIndex(item_ids)
+    est.n_users_, est.n_items_ = len(est.user_index_), len(est.item_index_)
+    users = est.user_index_.transform(positives[USER_COL])
+    items = est.item_index_.transform(positives[ITEM_COL])
+    est.rated_ = sp.csr_matrix(
+        (np.ones(users.shape[0], dtype=bool), (users, items)), shape=(est.n_users_, est.n_items_)
+    )
+    est.interactions_ = est.rated_
+    est._user_popularity = np.asarray(est.rated_.sum(0), dtype=np.float64).ravel() / max(
+        1, np.unique(users).shape[0])
+    est.global_mean_ = 0.0
+    est.rating_range_ = (-np.inf, np.inf)  # scores are never clipped
+    est.groups_ = np.array([])  # no profiling task with a ranking objective
+    est.user_feature_names_ = est.item_feature_names_ = est.context_feature_names_ = []
+    for stale in ("_natural_index", "_members", "_member_mask", "_group_rated"):
+        est.__dict__.pop(stale, None)
+    seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+    with torch.random.fork_rng():
+        net, rows = fit_ranking(est, users, items, groups, X_group,
+                                max_epochs=_params.n_epochs(est), seed=seed)
+    est.natural_groups_ = (
+        est._natural_index.ids.to_numpy() if groups is not None else np.array([])
+    )
+    est.ranker_ = net
+    est._group_popularity = est._user_popularity
+    if X_group is not None:
+        rated = est._group_rated
+        est._group_popularity = np.asarray(rated.sum(0), np.float64).ravel() / rated.shape[0]
+    est._ranking_history = History(rows)
+    return est
+
+
+def check_group_frame(X_group, name):
+    if not isinstance(X_group, pd.DataFrame) or not {GROUP_COL, ITEM_COL} <= set(X_group):
+        raise ValueError(f"{name}: X_group must be a DataFrame with columns group_id and item_id.")
+    if X_group[[GROUP_COL, ITEM_COL]].isna().any().any():
+        raise ValueError(f"{name}: X_group has missing group_id or item_id values.")
+    return X_group[[GROUP_COL, ITEM_COL]].reset_index(drop=True)
+
+
+def _group_index(est, group_ids):
+    index = getattr(est, "_natural_index", None)
+    if index is None:
+        return np.full(len(group_ids), -1, dtype=np.int64)
+    return index.transform(group_ids)
+
+
+def _check_no_groups(est, groups):
+    if groups is not None:
+        raise ValueError(
+            f"{type(est).__name__}: `groups` for unseen groups is not supported with "
+            f"objective={est.objective!r}; refit with the new groups."
+        )
+
+
+def predict_group(est, X_group, groups):
+    _check_no_groups(est, groups)
+    X_group = check_group_frame(X_group, type(est).__name__)
+    g = _group_index(est, X_group[GROUP_COL])
+    i = est.item_index_.transform(X_group[ITEM_COL])
+    if getattr(est, "_members", None) is None:
+        return fallback(est._group_popularity, i)
+    return group_scores(est.ranker_, est._members, est._member_mask, g, i,
+                        est._group_popularity)
+
+
+def recommend_group(est, group_ids, n_items, exclude_rated, items, groups):
+    _check_no_groups(est, groups)
+    n_items = check_positive_int(n_items, "n_items")
+    group_ids = _unique(group_ids)
+    item_ids = est.item_index_.ids.to_numpy() if items is None else _unique(items)
+    cand = est.item_index_.transform(item_ids)
+    known_cand = cand >= 0
+    g_all = _group_index(est, group_ids)
+    rated = getattr(est, "_group_rated", None) if exclude_rated else None
+    members = getattr(est, "_members", None)
+
+    def score_block(start, stop):
+        g = g_all[start:stop]
+        scores = np.tile(fallback(est._group_popularity, cand), (len(g), 1))
+        known = np.flatnonzero(g >= 0)
+        if known.shape[0] and members is not None and known_cand.any():
+            grid = group_score_grid(est.ranker_, est._members, est._member_mask, g[known],
+                                    cand[known_cand])
+            scores[np.ix_(known, np.flatnonzero(known_cand))] = grid
+        if rated is not None and known.shape[0]:
+            seen = rated[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray()
+            seen &= (g >= 0)[:, None] & known_cand[None, :]
+            scores[seen] = -np.inf
+        return scores
+
+    rows_per_block = max(1, PREDICT_ROWS // max(1, cand.shape[0]) * 8)
+    return top_k(group_ids, item_ids, min(n_items, cand.shape[0]), score_block,
+                 row_col=GROUP_COL, rows_per_block=rows_per_block)
+
+
+def member_weights_frame(est, X_group):
+    name = type(est).__name__
+    X_group = check_group_frame(X_group, name)
+    g = _group_index(est, X_group[GROUP_COL])
+    i = est.item_index_.transform(X_group[ITEM_COL])
+    if (g < 0).any() or (i < 0).any():
+        raise ValueError(
+            f"{name}.member_weights: X_group has groups or items unseen at fit time "
+            f"(first row {int(np.flatnonzero((g < 0) | (i < 0))[0])})."
+        )
+    _, w = group_scores(est.ranker_, est._members, est._member_mask, g, i,
+                        est._group_popularity, return_weights=True)
+    mask = est._member_mask[g].numpy()
+    row, slot = np.nonzero(mask)
+    users = est.user_index_.ids.to_numpy()[est._members[g].numpy()[row, slot]]
+    return pd.DataFrame({
+        GROUP_COL: X_group[GROUP_COL].to_numpy()[row],
+        ITEM_COL: X_group[ITEM_COL].to_numpy()[row],
+        USER_COL: users,
+        "weight": w[row, slot],
+    })

@@ -1,0 +1,157 @@
+"""GroupDMTLRecommender with a ranking objective ("bpr", "bce"): implicit feedback, groups."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sk_grouprec import GroupDMTLRecommender
+from sk_grouprec.testing import ScoreRecommenderConformance
+
+
+def make_planted_groups(n_groups=20, size=3, n_items=30, per_group=8, seed=0):
+    """Groups 0..n/2-1 like items 0..14, the others items 15..29; members share the taste."""
+    rng = np.random.default_rng(seed)
+    half = n_items // 2
+    members, user_rows, group_rows = [], [], []
+    for g in range(n_groups):
+        pool = np.arange(half) if g < n_groups // 2 else np.arange(half, n_items)
+        for m in range(size):
+            user = g * size + m
+            members.append((g, user))
+            for item in rng.choice(pool, per_group, replace=False):
+                user_rows.append((user, item))
+        for item in rng.choice(pool, per_group, replace=False):
+            group_rows.append((g, item))
+    groups = pd.DataFrame(members, columns=["group_id", "user_id"])
+    X = pd.DataFrame(user_rows, columns=["user_id", "item_id"])
+    X_group = pd.DataFrame(group_rows, columns=["group_id", "item_id"])
+    return X, groups, X_group
+
+
+def ranker(**params):
+    params = {"objective": "bpr", "max_epochs": 30, "hidden_size": 8, "embedding_size": 8,
+              "random_state": 0, **params}
+    return GroupDMTLRecommender(**params)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X, groups, X_group = make_planted_groups()
+    model = ranker().fit(X, None, groups=groups, X_group=X_group)
+    return model, X, groups, X_group
+
+
+def test_bpr_loss_falls(planted):
+    model = planted[0]
+    rec = model.history_[:, "train_rec_loss"]
+    group = model.history_[:, "train_group_loss"]
+    assert rec[-1] < 0.8 * rec[0]
+    assert group[-1] < 0.9 * group[0]
+
+
+def test_planted_group_preference_in_top_5(planted):
+    model, _, _, X_group = planted
+    recs = model.recommend_group([0, 1, 15, 16], n_items=5)
+    first_half = recs["item_id"] < 15
+    in_taste = np.where(recs["group_id"] < 10, first_half, ~first_half)
+    assert in_taste.mean() >= 0.9
+    seen = recs.merge(X_group, on=["group_id", "item_id"])
+    assert seen.empty  # training items of the group are left out
+
+
+def test_predict_group_scores_are_not_clipped(planted):
+    model, _, _, X_group = planted
+    scores = model.predict_group(X_group)
+    assert np.isfinite(scores).all()
+    assert scores.min() < 0 or scores.max() > 5 or scores.std() > 0
+
+
+def test_member_weights_sum_to_one(planted):
+    model, _, groups, X_group = planted
+    w = model.member_weights(X_group.iloc[:10])
+    assert list(w.columns) == ["group_id", "item_id", "user_id", "weight"]
+    sums = w.groupby(["group_id", "item_id"])["weight"].sum()
+    np.testing.assert_allclose(sums, 1.0, rtol=1e-5)
+    assert len(w) == 10 * 3
+    merged = w.merge(groups, on=["group_id", "user_id"])
+    assert len(merged) == len(w)  # weights only on the group's own members
+
+
+def test_mean_pooling_weights_are_uniform():
+    X, groups, X_group = make_planted_groups()
+    model = ranker(max_epochs=2, member_pooling="mean").fit(X, groups=groups, X_group=X_group)
+    np.testing.assert_allclose(model.member_weights(X_group.iloc[:4])["weight"], 1 / 3)
+
+
+def test_bce_and_y_none_and_threshold():
+    X, groups, X_group = make_planted_groups()
+    model = ranker(objective="bce", max_epochs=3).fit(X, None, groups=groups, X_group=X_group)
+    assert np.isfinite(model.predict(X)).all()
+    y = np.r_[np.full(len(X), 5.0), [1.0]]
+    noisy = pd.concat([X, pd.DataFrame({"user_id": [0], "item_id": [29]})], ignore_index=True)
+    a = ranker(max_epochs=3, positive_threshold=4).fit(noisy, y)
+    b = ranker(max_epochs=3).fit(X)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-6)
+
+
+def test_default_epochs_depend_on_objective():
+    X, _, _ = make_planted_groups(n_groups=4)
+    assert len(ranker(max_epochs=None, hidden_size=2, embedding_size=2).fit(X).history_) == 30
+    y = np.full(len(X), 3.0)
+    mse = GroupDMTLRecommender(lambda_profile=0, hidden_size=2, embedding_size=2).fit(X, y)
+    assert len(mse.history_) == 15
+
+
+def test_sampling_is_deterministic():
+    X, groups, X_group = make_planted_groups()
+    a = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group).predict_group(X_group)
+    b = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group).predict_group(X_group)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"objective": "hinge"}, "objective"),
+        ({"n_negatives": 0}, "n_negatives"),
+        ({"member_pooling": "max"}, "member_pooling"),
+        ({"group_embedding": "yes"}, "group_embedding"),
+        ({"positive_threshold": float("nan")}, "positive_threshold"),
+        ({"max_epochs": 0}, "max_epochs"),
+    ],
+)
+def test_bad_params_raise(params, match):
+    X, _, _ = make_planted_groups(n_groups=2)
+    with pytest.raises(ValueError, match=match):
+        ranker(**params).fit(X)
+
+
+def test_threshold_without_y_raises():
+    X, _, _ = make_planted_groups(n_groups=2)
+    with pytest.raises(ValueError, match="positive_threshold"):
+        ranker(positive_threshold=3).fit(X)
+
+
+class TestRankingConformance(ScoreRecommenderConformance):
+    def make_estimator(self, **params):
+        params = {"objective": "bpr", "max_epochs": 8, "hidden_size": 8, "embedding_size": 8,
+                  "random_state": 0, **params}
+        return GroupDMTLRecommender(**params)
+
+
+@pytest.mark.realdata
+def test_mafengwo_acceptance(data_home):
+    from sk_grouprec.datasets import load_mafengwo
+    from sk_grouprec.metrics import evaluate_sampled
+
+    data = load_mafengwo(data_home)
+    X = data.user_interactions[["user_id", "item_id"]]
+    model = GroupDMTLRecommender(objective="bpr", random_state=0).fit(
+        X, None, groups=data.groups, X_group=data.group_interactions
+    )
+    group = evaluate_sampled(model, data.group_test, data.group_negatives, level="group",
+                             k=5, ties="against")
+    user = evaluate_sampled(model, data.user_test, data.user_negatives, level="user", k=5,
+                            ties="against")
+    assert group["hr@5"] >= 0.4814 and group["ndcg@5"] >= 0.3747  # AGREE, published
+    assert user["hr@5"] >= 0.6383
