@@ -386,21 +386,6 @@ PROTOCOL = (
 )
 
 
-def _table_markdown(table):
-    metrics = [c for c in table.columns if c not in ("dataset", "protocol")]
-    lines = ["| dataset | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    for _, row in table.iterrows():
-        cells = []
-        for metric in metrics:
-            value = row[metric]
-            if isinstance(value, float):
-                value = "" if np.isnan(value) else (
-                    f"{value:.2f}" if metric == "fit_time_s" else f"{value:.4f}")
-            cells.append(str(value))
-        lines.append(f"| {row['dataset']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def run(args, output):
     """Write the side-by-side table (``report.md``, ``implicit.csv``) under ``output``."""
     import torch
@@ -415,7 +400,7 @@ def run(args, output):
     agreement = "".join(
         f"\n- {key.replace('_', ' ')}: {value:.4g}" for key, value in table.attrs.items()
     )
-    body = _table_markdown(table) + ("\n\nOur ALS against `implicit` ALS on Mafengwo's test users:"
+    body = report.table_markdown(table, "dataset", skip=("protocol",)) + ("\n\nOur ALS against `implicit` ALS on Mafengwo's test users:"
                                      + agreement if agreement else "")
     text = report.write_report(output, "Top-N baselines side by side with implicit", PROTOCOL,
                                body, started=args.started, records=table.to_dict("records"))

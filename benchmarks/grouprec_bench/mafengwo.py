@@ -165,21 +165,6 @@ PROTOCOL = (
 )
 
 
-def _markdown(table):
-    columns = [c for c in table.columns if c != "level"]
-    lines = ["| level | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    for _, row in table.iterrows():
-        cells = []
-        for column in columns:
-            value = row[column]
-            if isinstance(value, float):
-                value = "" if np.isnan(value) else (
-                    f"{value:.1f}" if column == "fit_time_s" else f"{value:.4f}")
-            cells.append(str(value))
-        lines.append(f"| {row['level']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def plot_hr_curves(curves, path):
     """HR@K against K (sampled, ties against), one line per model, groups and users."""
     import matplotlib
@@ -218,7 +203,7 @@ def run(args, output):
     table.to_csv(output / "mafengwo.csv", index=False)
     (output / "curves.json").write_text(json.dumps({"k": list(CURVE_K), "hr": curves}, indent=1))
     plot_hr_curves(curves, output / "hr_at_k.png")  # recorded as figures/mafengwo-hr_at_k.png
-    body = _markdown(table)
+    body = report.table_markdown(table, "level", time_digits=1)
     text = report.write_report(output, "Mafengwo: top-N for real groups from implicit feedback",
                                PROTOCOL, body, started=args.started,
                                records=table.to_dict("records"))

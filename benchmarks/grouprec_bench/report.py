@@ -66,6 +66,25 @@ REPO = Path(__file__).resolve().parents[2]
 VERSIONED = ("numpy", "scipy", "pandas", "sklearn", "torch", "skorch", "surprise", "implicit")
 
 
+def table_markdown(table: pd.DataFrame, first: str, *, skip=(), time_digits=2) -> str:
+    """A markdown table of ``table`` with column ``first`` first and ``skip`` left out;
+    floats with 4 decimals (``fit_time_s`` with ``time_digits``), NaN as an empty cell."""
+    import numpy as np
+
+    columns = [c for c in table.columns if c != first and c not in skip]
+    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for _, row in table.iterrows():
+        cells = []
+        for column in columns:
+            value = row[column]
+            if isinstance(value, float):
+                digits = time_digits if column == "fit_time_s" else 4
+                value = "" if np.isnan(value) else f"{value:.{digits}f}"
+            cells.append(str(value))
+        lines.append(f"| {row[first]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def relative_path(path) -> str:
     """``path`` relative to the repository root (as recorded in reports)."""
     return os.path.relpath(Path(path).resolve(), REPO)
