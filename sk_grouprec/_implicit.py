@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PREDICT_BATCH_SIZE, BaseRecommender, IdIndex, _unique
+from ._base import BaseRecommender, IdIndex, _unique
 from ._topk import top_k
 from ._validation import ITEM_COL, USER_COL, check_interactions, check_positive_int, check_ratings
 
@@ -218,8 +218,8 @@ class BaseScoreRecommender(BaseRecommender):
         users = self.user_index_.transform(X[USER_COL])
         items = self.item_index_.transform(X[ITEM_COL])
         out = np.empty(users.shape[0], dtype=np.float64)
-        for start in range(0, users.shape[0], PREDICT_BATCH_SIZE):
-            stop = start + PREDICT_BATCH_SIZE
+        for start in range(0, users.shape[0], self._predict_batch_size):
+            stop = start + self._predict_batch_size
             out[start:stop] = self._scores_with_fallback(users[start:stop], items[start:stop])
         return out
 
@@ -237,7 +237,7 @@ class BaseScoreRecommender(BaseRecommender):
         """Scores of known pairs; the default computes each distinct user's row."""
         distinct, inverse = np.unique(users, return_inverse=True)
         out = np.empty(users.shape[0], dtype=np.float64)
-        per_chunk = max(1, PREDICT_BATCH_SIZE // max(1, self.n_items_))
+        per_chunk = max(1, self._predict_batch_size // max(1, self.n_items_))
         for start in range(0, distinct.shape[0], per_chunk):
             rows = self._score_users(distinct[start : start + per_chunk])
             sel = (inverse >= start) & (inverse < start + per_chunk)
@@ -293,7 +293,7 @@ class BaseScoreRecommender(BaseRecommender):
                 scores[rated] = -np.inf
             return scores
 
-        rows_per_block = max(1, PREDICT_BATCH_SIZE // max(1, self.n_items_, cand.shape[0]))
+        rows_per_block = max(1, self._predict_batch_size // max(1, self.n_items_, cand.shape[0]))
         return top_k(
             user_ids,
             item_ids,
