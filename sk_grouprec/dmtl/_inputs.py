@@ -23,6 +23,7 @@ from .._validation import (
     GROUP_COL,
     ITEM_COL,
     USER_COL,
+    check_interactions,
     check_ratings,
     entity_table,
     select_features,
@@ -47,6 +48,26 @@ def fit_encoders(X, user_features, item_features, context_features):
         "context": FeatureEncoder(names["context"]).fit(X),
     }
     return names, encoders
+
+
+def training_inputs(est, X, users, items, ratings):
+    """Fit the encoders of ``est`` and set its feature names and profiling classes.
+
+    Returns the index tensors of the training rows and the ``(rating, label)`` targets.
+    """
+    names, est._encoders = fit_encoders(
+        X, est.user_features, est.item_features, est.context_features
+    )
+    est.user_feature_names_ = names["user"]
+    est.item_feature_names_ = names["item"]
+    est.context_feature_names_ = names["context"]
+    est.groups_, labels = profiling_labels(X, users.shape[0])
+    inputs = {
+        "user": torch.as_tensor(users),
+        "item": torch.as_tensor(items),
+        "context": torch.as_tensor(est._encoders["context"].transform(X)),
+    }
+    return inputs, np.column_stack([ratings.astype(np.float32), labels])
 
 
 def entity_matrix(encoder, X, id_col, index):
@@ -180,6 +201,31 @@ def append_rows(inputs, target, extra_inputs, extra_target):
     return merged, np.vstack([target, extra_target])
 
 
+def attach_natural_groups(est, groups, X_group, y_group, inputs, target):
+    """Set the natural-group attributes of ``est`` and append the group rating rows.
+
+    Returns ``(inputs, target, members)``; ``members`` (a tensor) is ``None`` without
+    ``groups``. Group ratings widen ``est.rating_range_``.
+    """
+    est.natural_groups_ = np.array([])
+    if groups is None:
+        return inputs, target, None
+    natural = natural_groups(
+        groups, X_group, y_group, est.user_index_, est.item_index_, est._encoders,
+        type(est).__name__,
+    )
+    est._natural_index, est._members, est._rated_by_group, extra = natural
+    est.natural_groups_ = est._natural_index.ids.to_numpy()
+    if extra is not None:
+        inputs, target = append_rows(inputs, target, *extra)
+        group_ratings = extra[1][:, 0]
+        low, high = est.rating_range_
+        est.rating_range_ = (
+            min(low, float(group_ratings.min())), max(high, float(group_ratings.max()))
+        )
+    return inputs, target, torch.as_tensor(est._members)
+
+
 def row_inputs(users, items, X, encoders, module, name):
     """Index tensors of rows plus feature overrides for unseen entities and the context.
 
@@ -280,3 +326,18 @@ def forward(module, inputs, batch_size):
             for store, value in zip(outputs, module(**batch, **tables)):
                 store.append(value.cpu().numpy())
     return [np.concatenate(parts).astype(np.float64) for parts in outputs]
+
+
+def query_outputs(est, X):
+    """The four module outputs of a fitted ``est`` for the rows of ``X``, block by block."""
+    X = check_interactions(X, estimator_name=type(est).__name__).reset_index(drop=True)
+    users = est.user_index_.transform(X[USER_COL])
+    items = est.item_index_.transform(X[ITEM_COL])
+    size = est._predict_batch_size
+    blocks = [
+        est._forward(
+            est._row_inputs(users[s : s + size], items[s : s + size], X.iloc[s : s + size])
+        )
+        for s in range(0, X.shape[0], size)
+    ]
+    return [np.concatenate(parts) for parts in zip(*blocks)]

@@ -15,6 +15,7 @@ import torch
 
 from .._implicit import check_positive_threshold
 from .._validation import check_choice, check_non_negative, check_positive_int
+from ..grouping import check_membership
 from .components import check_compatible, component_class
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -36,6 +37,18 @@ def validate_params(estimator):
         component_class("sharing", params["sharing"]),
         component_class("task_refinement", params["task_refinement"]),
     )
+
+
+def check_fit_arguments(estimator, groups, X_group, y_group):
+    """The natural-group arguments of ``fit`` that go together; the checked membership."""
+    name = type(estimator).__name__
+    if (X_group is None) != (y_group is None) and estimator.objective == "mse":
+        raise ValueError(f"{name}: X_group and y_group must be given together.")
+    if X_group is not None and groups is None:
+        raise ValueError(
+            f"{name}: X_group needs the membership table `groups` (group_id, user_id)."
+        )
+    return None if groups is None else check_membership(groups, estimator_name=name)
 
 
 def non_negative(value, name):

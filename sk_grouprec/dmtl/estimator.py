@@ -2,7 +2,8 @@
 
 This module is the scikit-learn face only: parameters, fit orchestration and the public
 prediction methods. The skorch plumbing is in :mod:`._net`, input preparation in
-:mod:`._inputs`, the tasks in :mod:`.tasks` and the pluggable components in
+:mod:`._inputs`, natural-group rating queries in :mod:`._group_rating`, the tasks in
+:mod:`.tasks` and the pluggable components in
 :mod:`.components` (see the contributors' architecture page of the documentation).
 """
 
@@ -13,15 +14,14 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import BaseRecommender, _unique
+from .._base import BaseRecommender
 from .._implicit import BaseScoreRecommender
-from .._topk import top_k
-from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
-from ..grouping import check_membership
-from . import _inputs, _ranking
+from .._validation import check_interactions
+from . import _group_rating, _inputs, _ranking
 from . import _params as P
 from ._net import InteractionDataset, build_module, make_net, module_tables
 from .tasks import dmtl_tasks
@@ -43,42 +43,28 @@ class GroupDMTLRecommender(BaseRecommender):
         r    = W_r z_g + b_r + mu [+ b_u + b_i] [+ <e_u, e_i>]
         L    = L_rec + lambda_profile * L_profile [+ lambda_group * L_group]
 
-    The terms in brackets are departures from the paper, options on by default because they
-    improve rating accuracy on MovieLens 100K: bias terms (``use_biases``), the dot product
-    of the id embeddings (``use_dot_product``) and SVD++-style implicit feedback in the user
-    id embedding (``use_implicit_feedback``). ``mu`` is the training mean rating.
-    The factor ``H`` (hidden size) keeps ``h_ai`` on the scale of ``h_i``; with
-    ``use_attention=False`` the attention is the identity (``h_ai = h_i``).
+    The terms in brackets are departures from the paper, on by default because they improve
+    rating accuracy on MovieLens 100K (``use_biases``, ``use_dot_product``,
+    ``use_implicit_feedback``); ``mu`` is the training mean rating and ``H`` (hidden size)
+    keeps ``h_ai`` on the scale of ``h_i``.
 
-    **Groups.** ``group_id`` in ``X`` at fit time is the *profiling label* of each
-    interaction (e.g. from a :class:`~sk_grouprec.grouping.KMeansGrouper` before this
-    estimator in a Pipeline); it is required unless ``lambda_profile == 0``. *Natural
-    groups* (ITM-Rec) come to ``fit`` as ``groups`` (membership), ``X_group`` and
-    ``y_group``: a group's user side is an item-conditioned attention pooling of its
-    members, trained on the group ratings (weight ``lambda_group``); with ``groups`` but no
-    group ratings, a group is the uniform average of its members. See :ref:`dmtl` and
-    :ref:`natural_groups`; :meth:`predict_profile`, :meth:`group_profile` (``z_g``) and
-    :meth:`attention_weights` expose the model's internals.
+    **Groups.** ``group_id`` in ``X`` is the *profiling label* of each interaction (e.g.
+    from a :class:`~sk_grouprec.grouping.KMeansGrouper` earlier in a Pipeline), required
+    unless ``lambda_profile == 0``. *Natural groups* come to ``fit`` as ``groups``,
+    ``X_group`` and ``y_group`` (see :ref:`natural_groups`). :meth:`predict_profile`,
+    :meth:`group_profile` (``z_g``) and :meth:`attention_weights` expose the internals.
 
-    **Fall-backs.** A user or item unseen at fit time takes the zero ("unknown") id
-    embedding and bias, no implicit feedback, and the side features of its row in ``X``
-    (the mean encoded features of the fitted entities when ``X`` lacks those columns):
-    the feature-only path. Known users and items always use the features stored at fit time
-    (first occurrence). For ``recommend`` (no interaction rows) the context is the mean
-    encoded training context.
-
-    **Missing values** (the package's one policy, shared with
-    :class:`~sk_grouprec.grouping.KMeansGrouper`): a missing numeric feature takes the
-    training mean of its column; a missing categorical value is a category of its own
-    ("missing"), and categories unseen at fit time encode to all zeros. Infinite values
-    raise a ValueError.
+    **Unknown users and items** take the zero id embedding and bias and the side features
+    of their row in ``X`` (the features-only path); **missing feature values** follow the
+    package's one policy, shared with :class:`~sk_grouprec.grouping.KMeansGrouper` (training
+    mean for numbers, a category of its own for categories, infinite values raise). See
+    :ref:`dmtl_unknown`.
 
     Parameters
     ----------
     lambda_profile : float, default=0.1
-        Weight of the profiling loss. ``0`` disables the profiling task (the profiling head
-        gets no gradient and ``group_id`` becomes optional; if ``group_id`` is present the
-        head exists but stays untrained, so ``predict_profile`` is then meaningless).
+        Weight of the profiling loss; ``0`` disables the profiling task (``group_id`` then
+        optional, ``predict_profile`` meaningless).
     hidden_size : int, default=32
         Width ``H`` of ``h_u``, ``h_i``, the attention and ``z_g``.
     embedding_size : int, default=32
@@ -107,17 +93,13 @@ class GroupDMTLRecommender(BaseRecommender):
         Number of epochs (fewer with early stopping). ``None``: 15 with ``objective="mse"``,
         30 with a ranking objective (chosen on a validation split of Mafengwo's train files).
     batch_size : int or "auto", default="auto"
-        Mini-batch size. ``"auto"``: 1024 up to about 350,000 training rows (fully
-        shuffled rows, what MovieLens-size data is tuned for); beyond, the batch doubles with
-        each doubling of the data (4,096 at a million rows, at most 16,384) and rows are
-        shuffled in blocks of up to 32 rows of one user, so that the per-user
-        implicit-feedback sums are shared by more rows: the time per rating then falls as
-        the data grows (see :ref:`scaling`). An int: that size, rows fully shuffled.
+        Mini-batch size. ``"auto"``: 1024 (rows fully shuffled) up to about 350,000 training
+        rows; beyond, larger batches of user blocks, so the time per rating falls as the
+        data grows (4,096 at a million rows, at most 16,384; see :ref:`scaling`).
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
-        ``"adamw"`` trains the embedding tables with sparse gradients and a row-wise AdamW
-        (a step updates the batch's rows only, catching up the decay and momentum of the
-        others), except with ``task_weighting="gradnorm"``/``"pmtrec"`` and in
-        data-parallel runs (dense gradients); see :ref:`scaling`.
+        ``"adamw"`` trains the embedding tables with sparse gradients and a row-wise AdamW,
+        except with ``task_weighting="gradnorm"``/``"pmtrec"`` and in data-parallel runs
+        (dense gradients); see :ref:`scaling`.
     early_stopping : bool or int, default=False
         Stop when the validation rating loss has not improved for ``patience`` epochs
         (``True`` = 3, an int sets the patience) and restore the best weights. Uses a
@@ -127,46 +109,34 @@ class GroupDMTLRecommender(BaseRecommender):
     lambda_group : float, default=1.0
         Weight of the natural-group rating loss (only with ``X_group``/``y_group``).
     objective : {"mse", "bpr", "bce"}, default="mse"
-        ``"mse"``: the paper's rating regression. ``"bpr"`` (``-log sigmoid(s_pos - s_neg)``)
-        and ``"bce"`` (logistic loss on positives and sampled negatives) learn to rank from
-        implicit feedback: every (thresholded) row of ``X`` is a positive, ``y`` may be
-        ``None``, ``predict``/``predict_group`` return scores (higher is better, not
-        clipped), ``recommend``/``recommend_group`` rank them leaving out training items, and
-        ``score`` is the full-catalogue hit rate at 10 (as the top-N baselines). Ranking fits
-        use their own ranking network (see :ref:`implicit_groups`), with no profiling task
-        (``group_id`` labels and ``lambda_profile`` are ignored), no side features and no
-        ``sharing``/``task_refinement``/``task_weighting``/``early_stopping``.
+        ``"mse"``: the paper's rating regression. ``"bpr"`` and ``"bce"`` learn to rank from
+        implicit feedback (every thresholded row of ``X`` is a positive, ``y`` may be
+        ``None``; ``predict`` returns scores, ``score`` is the full-catalogue HR@10) with
+        their own ranking network: no profiling task, side features, ``sharing``,
+        ``task_refinement``, ``task_weighting`` or ``early_stopping``. See
+        :ref:`implicit_groups`.
     n_negatives : int, default=4
-        Ranking objectives: negatives per positive, drawn afresh each epoch from
-        ``random_state``, uniformly among the items that are not a positive of the same user
-        (or group).
+        Ranking objectives: negatives per positive, drawn each epoch among the items that
+        are not a positive of the same user (or group).
     positive_threshold : float or None, default=None
         Ranking objectives with ratings ``y``: the rows rated at or above it are positives.
     group_embedding : bool, default=True
-        Ranking objectives: add a learned per-group embedding (plus the group's training
-        items) to the pooled members.
+        Ranking objectives: add a learned per-group embedding to the pooled members.
     member_pooling : {"attention", "mean"}, default="attention"
         Ranking objectives: item-conditioned attention over a group's members, or their mean.
     sharing : str, SharingScheme class or instance, default="shared_bottom"
-        How the two tasks share the layer after the attention: the paper's shared
-        ``z_g`` (``"shared_bottom"``), a multi-gate mixture of experts (``"mmoe"``),
-        progressive layered extraction (``"ple"``) or STEM-Net's shared and task-specific
-        embeddings (``"stem"``: one more copy of the towers per task), or a scheme of your
-        own (a :class:`~sk_grouprec.dmtl.sharing.SharingScheme`). With anything but
-        ``"shared_bottom"``, :meth:`group_profile` returns the recommendation task's
-        representation. See :ref:`multitask`.
+        How the tasks share the layer after the attention: ``"shared_bottom"`` (the paper),
+        ``"mmoe"``, ``"ple"``, ``"stem"``, or a
+        :class:`~sk_grouprec.dmtl.sharing.SharingScheme` of your own. See :ref:`multitask`.
     task_refinement : None, "senet", TaskRefinement class or instance, default=None
-        ``"senet"``: per-task SENet re-weighting of the sharing layer's input fields
-        (after DTRN). Not with ``sharing="stem"``.
+        ``"senet"``: per-task SENet re-weighting of the sharing layer's input fields.
     task_weighting : str, TaskWeighting class or instance, default="fixed"
-        ``"fixed"`` is the paper's ``L_rec + lambda_profile L_profile``; ``"uncertainty"``,
-        ``"gradnorm"`` and ``"pmtrec"`` (or a
-        :class:`~sk_grouprec.dmtl.task_weighting.TaskWeighting` of your own) learn or
-        compute the task weights (then ``lambda_profile`` only switches profiling on/off
-        and ``lambda_group`` is unused).
+        ``"fixed"`` (the paper's weighted sum), ``"uncertainty"``, ``"gradnorm"``,
+        ``"pmtrec"``, or a :class:`~sk_grouprec.dmtl.task_weighting.TaskWeighting` of your
+        own (learned weights make ``lambda_*`` mere on/off switches).
     n_experts : int, default=4
-        Experts per task for ``"mmoe"``/``"ple"`` (PLE: half shared, half task-specific),
-        ``max(1, n_experts // 3)`` per embedding set for ``"stem"``.
+        Experts per task for ``"mmoe"``/``"ple"``; ``max(1, n_experts // 3)`` per embedding
+        set for ``"stem"``.
     gradnorm_alpha : float, default=1.5
         GradNorm's asymmetry (only with ``task_weighting="gradnorm"``).
     user_features, item_features, context_features : None, list of str or callable
@@ -177,12 +147,9 @@ class GroupDMTLRecommender(BaseRecommender):
         Torch device; ``"auto"`` takes CUDA when available. Asking for CUDA when it is not
         available raises a ``ValueError``. Ignored when ``accelerator`` is given.
     accelerator : accelerate.Accelerator, default=None
-        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): device
-        placement, mixed precision and multi-GPU / multi-process data parallelism as set up
-        by the accelerator (e.g. under ``torchrun`` or ``accelerate launch``: each process
-        trains on its own shard of every epoch, gradients averaged). Needs the
-        ``distributed`` extra. With ``Accelerator(cpu=True)`` in one process it trains
-        exactly as without.
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): mixed
+        precision and multi-GPU / multi-process data parallelism under ``torchrun`` or
+        ``accelerate launch`` (needs the ``distributed`` extra; see :ref:`scaling`).
     verbose : int, default=0
         ``> 0`` prints one line per epoch with every task loss.
     random_state : int, RandomState instance or None, default=None
@@ -193,23 +160,18 @@ class GroupDMTLRecommender(BaseRecommender):
     Attributes
     ----------
     net_ : DMTLNet
-        The fitted skorch net (its ``criterion_`` is the
-        :class:`~sk_grouprec.dmtl.tasks.TaskCriterion` of the trained tasks).
+        The fitted skorch net; its ``criterion_`` is the
+        :class:`~sk_grouprec.dmtl.tasks.TaskCriterion` of the trained tasks.
     module_ : DMTLNetwork
         The fitted torch module (``net_.module_``).
     history_ : skorch.History
-        Per-epoch ``train_loss``, ``train_rec_loss``, ``train_profile_loss`` (and
-        ``train_group_loss`` with natural groups), ``valid_*`` counterparts with early
-        stopping, ``dur``.
-    groups_ : ndarray
-        Profiling labels in the column order of :meth:`predict_profile` (empty when fitted
-        without ``group_id``).
-    natural_groups_ : ndarray
-        Natural group ids known from ``groups`` (empty without natural groups).
+        Per-epoch ``train_loss`` and each task's ``train_*_loss`` (``valid_*`` with early
+        stopping), ``dur``.
+    groups_, natural_groups_ : ndarray
+        Profiling labels (the columns of :meth:`predict_profile`) and natural group ids
+        (each empty when absent).
     user_index_, item_index_ : IdIndex
-        Id maps of the fitted users and items.
     user_feature_names_, item_feature_names_, context_feature_names_ : list of str
-        Selected side-feature columns.
     global_mean_ : float
     rating_range_ : tuple of float
         Predictions are clipped to it.
@@ -217,11 +179,9 @@ class GroupDMTLRecommender(BaseRecommender):
 
     Notes
     -----
-    Training encodes the side features once into per-user and per-item float32 tables
-    (module buffers) and feeds the net integer index batches only. The network is small:
-    on a busy machine with few cores, ``torch.set_num_threads(1)`` is often much faster
-    than the default (the benchmark uses it). The CUDA path (``device="cuda"``) follows
-    the same code but is not exercised by the test suite.
+    Side features are encoded once into per-user and per-item tables (module buffers); the
+    net is fed index batches only. On a busy machine, ``torch.set_num_threads(1)`` is often
+    faster. The CUDA path is not exercised by the test suite.
 
     Examples
     --------
@@ -371,21 +331,13 @@ class GroupDMTLRecommender(BaseRecommender):
         self : GroupDMTLRecommender
         """
         P.validate_params(self)
-        name = type(self).__name__
-        if (X_group is None) != (y_group is None) and self.objective == "mse":
-            raise ValueError(f"{name}: X_group and y_group must be given together.")
-        if X_group is not None and groups is None:
-            raise ValueError(
-                f"{name}: X_group needs the membership table `groups` (group_id, user_id)."
-            )
-        if groups is not None:
-            groups = check_membership(groups, estimator_name=name)
+        groups = P.check_fit_arguments(self, groups, X_group, y_group)
         for stale in ("ranker_", "_ranking_history", "net_"):  # from a previous fit
             self.__dict__.pop(stale, None)
         if self.objective != "mse":
             return _ranking.fit_estimator(self, X, y, groups, X_group, y_group)
         if self.lambda_profile > 0:
-            check_interactions(X, require_group=True, estimator_name=name)
+            check_interactions(X, require_group=True, estimator_name=type(self).__name__)
         return self._fit(X, y, groups=groups, X_group=X_group, y_group=y_group)
 
     def _fit_indexed(self, users, items, ratings, X, *, groups, X_group, y_group):
@@ -393,42 +345,10 @@ class GroupDMTLRecommender(BaseRecommender):
             self.__dict__.pop(stale, None)
         device = P.resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        names, self._encoders = _inputs.fit_encoders(
-            X, self.user_features, self.item_features, self.context_features
+        inputs, target = _inputs.training_inputs(self, X, users, items, ratings)
+        inputs, target, members = _inputs.attach_natural_groups(
+            self, groups, X_group, y_group, inputs, target
         )
-        self.user_feature_names_ = names["user"]
-        self.item_feature_names_ = names["item"]
-        self.context_feature_names_ = names["context"]
-        self.groups_, labels = _inputs.profiling_labels(X, users.shape[0])
-        inputs = {
-            "user": torch.as_tensor(users),
-            "item": torch.as_tensor(items),
-            "context": torch.as_tensor(self._encoders["context"].transform(X)),
-        }
-        target = np.column_stack([ratings.astype(np.float32), labels])
-        members = None
-        self.natural_groups_ = np.array([])
-        if groups is not None:
-            natural = _inputs.natural_groups(
-                groups,
-                X_group,
-                y_group,
-                self.user_index_,
-                self.item_index_,
-                self._encoders,
-                type(self).__name__,
-            )
-            self._natural_index, self._members, self._rated_by_group, extra = natural
-            self.natural_groups_ = self._natural_index.ids.to_numpy()
-            members = torch.as_tensor(self._members)
-            if extra is not None:
-                inputs, target = _inputs.append_rows(inputs, target, *extra)
-                low, high = self.rating_range_
-                group_ratings = extra[1][:, 0]
-                self.rating_range_ = (
-                    min(low, float(group_ratings.min())),
-                    max(high, float(group_ratings.max())),
-                )
         tables = module_tables(self, X, users, items)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
         # The seed goes through torch's global generator (weight initialisation, dropout):
@@ -458,15 +378,12 @@ class GroupDMTLRecommender(BaseRecommender):
             users, items, X, self._encoders, self.module_, type(self).__name__
         )
 
-    def _predict_block(self, users, items, X_block):
+    def _predict_block(self, users, items, X_block=None):
         if self._ranks:
             return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
         return self._forward(self._row_inputs(users, items, X_block))[0]
 
-    def _predict_indexed(self, users, items):
-        if self._ranks:
-            return _ranking.user_scores(self.ranker_, users, items, self._user_popularity)
-        return self._forward(self._row_inputs(users, items))[0]
+    _predict_indexed = _predict_block
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the ratings (``"mse"``), or the full-catalogue hit rate at 10 of the positives
@@ -497,17 +414,7 @@ class GroupDMTLRecommender(BaseRecommender):
     def _outputs(self, X):
         """The four module outputs for the rows of ``X`` (in blocks of the predict size)."""
         check_is_fitted(self, "net_")
-        X = check_interactions(X, estimator_name=type(self).__name__).reset_index(drop=True)
-        users = self.user_index_.transform(X[USER_COL])
-        items = self.item_index_.transform(X[ITEM_COL])
-        size = self._predict_batch_size
-        blocks = [
-            self._forward(
-                self._row_inputs(users[s : s + size], items[s : s + size], X.iloc[s : s + size])
-            )
-            for s in range(0, X.shape[0], size)
-        ]
-        return [np.concatenate(parts) for parts in zip(*blocks)]
+        return _inputs.query_outputs(self, X)
 
     def predict_profile(self, X):
         """Probabilities of each profiling group for each interaction of ``X``.
@@ -525,10 +432,7 @@ class GroupDMTLRecommender(BaseRecommender):
         check_is_fitted(self, "net_")
         if not len(self.groups_):
             raise ValueError("predict_profile needs a model fitted with a 'group_id' column in X.")
-        logits = self._outputs(X)[1]
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(self._outputs(X)[1], axis=1)
 
     def group_profile(self, X):
         """The shared representation ``z_g`` (the group profile) of each interaction.
@@ -560,9 +464,6 @@ class GroupDMTLRecommender(BaseRecommender):
         return self._outputs(X)[3]
 
     # natural groups -------------------------------------------------------------------------
-    def _group_inputs(self, group_ids, item_ids, X_group=None, groups=None):
-        return _inputs.group_inputs(self, group_ids, item_ids, X_group, groups)
-
     def predict_group(self, X_group, *, groups=None):
         """Predict natural groups' ratings of items.
 
@@ -583,19 +484,7 @@ class GroupDMTLRecommender(BaseRecommender):
         """
         if self._ranks:
             return _ranking.predict_group(self, X_group, groups)
-        check_is_fitted(self, "net_")
-        name = type(self).__name__
-        X_group, _ = _inputs.check_group_rows(X_group, None, self.context_feature_names_, name)
-        X_group = X_group.reset_index(drop=True)
-        out = np.empty(X_group.shape[0])
-        size = self._predict_batch_size
-        for start in range(0, X_group.shape[0], size):
-            block = X_group.iloc[start : start + size]
-            inputs = self._group_inputs(
-                block[GROUP_COL].to_numpy(), block[ITEM_COL].to_numpy(), block, groups
-            )
-            out[start : start + block.shape[0]] = self._forward(inputs)[0]
-        return np.clip(out, *self.rating_range_)
+        return _group_rating.predict_group_ratings(self, X_group, groups)
 
     def recommend_group(
         self, group_ids, n_items=10, *, exclude_rated=True, items=None, groups=None
@@ -625,35 +514,6 @@ class GroupDMTLRecommender(BaseRecommender):
         """
         if self._ranks:
             return _ranking.recommend_group(self, group_ids, n_items, exclude_rated, items, groups)
-        check_is_fitted(self, "net_")
-        n_items = check_positive_int(n_items, "n_items")
-        group_ids = _unique(group_ids)
-        item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
-        rated = getattr(self, "_rated_by_group", None) if exclude_rated else None
-        cand = self.item_index_.transform(item_ids)
-        n_cand = item_ids.shape[0]
-
-        def score_block(start, stop):
-            chunk = group_ids[start:stop]
-            grid = self._group_inputs(
-                np.repeat(chunk, n_cand), np.tile(item_ids, len(chunk)), None, groups
-            )
-            scores = np.clip(self._forward(grid)[0], *self.rating_range_).reshape(
-                len(chunk), n_cand
-            )
-            if rated is not None:
-                g = self._natural_index.transform(chunk)
-                known = (g >= 0)[:, None] & (cand >= 0)[None, :]
-                seen = rated[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray() & known
-                scores = np.where(seen, -np.inf, scores)
-            return scores
-
-        rows_per_block = max(1, self._predict_batch_size // max(1, n_cand))
-        return top_k(
-            group_ids,
-            item_ids,
-            min(n_items, n_cand),
-            score_block,
-            row_col=GROUP_COL,
-            rows_per_block=rows_per_block,
+        return _group_rating.recommend_group_ratings(
+            self, group_ids, n_items, exclude_rated, items, groups
         )

@@ -267,6 +267,16 @@ class MemberAttentionPooling(nn.Module):
         return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
+def _task_names(n_groups, lambda_profile, pool_members, group_members):
+    """The trained tasks: rating, profiling (with labels), natural-group rating (pooled)."""
+    tasks = ["rec"]
+    if n_groups and lambda_profile > 0:
+        tasks.append("profile")
+    if pool_members and group_members is not None and group_members.shape[0] > 1:
+        tasks.append("group")  # natural-group ratings
+    return tuple(tasks)
+
+
 class DMTLNetwork(nn.Module):
     """The DMTL model: user/item towers, attention, shared representation and two heads.
 
@@ -355,13 +365,8 @@ class DMTLNetwork(nn.Module):
     ):
         super().__init__()
         self.user_tower = EntityTower(
-            user_features,
-            hidden_size,
-            embedding_size,
-            n_context,
-            dropout,
-            use_bias_term=use_biases,
-            history=user_history,
+            user_features, hidden_size, embedding_size, n_context, dropout,
+            use_bias_term=use_biases, history=user_history,
         )
         self.item_tower = EntityTower(
             item_features, hidden_size, embedding_size, 0, dropout, use_bias_term=use_biases
@@ -371,29 +376,19 @@ class DMTLNetwork(nn.Module):
 
         def make_towers():
             return TowerPair(
-                EntityTower(
-                    user_features,
-                    hidden_size,
-                    embedding_size,
-                    n_context,
-                    dropout,
-                    history=user_history,
-                ),
+                EntityTower(user_features, hidden_size, embedding_size, n_context, dropout,
+                            history=user_history),
                 EntityTower(item_features, hidden_size, embedding_size, 0, dropout),
                 attention(hidden_size),
             )
 
-        tasks = ["rec"]
-        if n_groups and lambda_profile > 0:
-            tasks.append("profile")
-        if pool_members and group_members is not None and group_members.shape[0] > 1:
-            tasks.append("group")  # natural-group ratings
+        tasks = _task_names(n_groups, lambda_profile, pool_members, group_members)
         config = NetworkConfig(
             hidden_size=hidden_size,
             dropout=dropout,
             n_experts=n_experts,
             make_towers=make_towers,
-            tasks=tuple(tasks),
+            tasks=tasks,
             lambda_profile=float(lambda_profile),
             lambda_group=float(lambda_group),
             gradnorm_alpha=gradnorm_alpha,
