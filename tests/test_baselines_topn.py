@@ -59,6 +59,9 @@ PERSONALISED = [
     ItemKNN(k=20),
     EASE(l2=10.0),
     BPRMF(n_factors=8, n_epochs=60, random_state=0),
+    # configured like implicit's BPR
+    BPRMF(n_factors=8, n_epochs=60, random_state=0, negative_sampling="popularity",
+          negative_redraws=0),
     ALS(n_factors=8, n_epochs=10, random_state=0),
 ]
 
@@ -207,6 +210,64 @@ def test_bpr_never_samples_a_users_positive_as_negative():
     assert neg.tolist() == [-1, -1]
 
 
+def test_bpr_popularity_negatives_follow_the_item_counts_and_skip_positives():
+    import torch
+
+    from sk_grouprec.baselines.bpr import _draw_negatives
+
+    # item 0 occurs once, item 1 three times, item 2 six times, item 3 ten times
+    candidates = torch.tensor([0] * 1 + [1] * 3 + [2] * 6 + [3] * 10)
+    keys = torch.tensor([0 * 4 + 3, 1 * 4 + 0, 1 * 4 + 1, 1 * 4 + 2])  # user 0: {3}; user 1: {0, 1, 2}
+
+    def is_positive(query):
+        return torch.isin(query, keys)
+
+    n = 40_000
+    gen = torch.Generator().manual_seed(0)
+    neg = _draw_negatives(torch.zeros(n, dtype=torch.int64), is_positive, 4, gen,
+                          candidates=candidates)
+    assert not (neg == 3).any() and (neg >= 0).all()
+    freq = torch.bincount(neg, minlength=4).numpy() / n
+    np.testing.assert_allclose(freq[:3], [0.1, 0.3, 0.6], atol=0.01)
+    # without redraws a draw equal to a positive skips the triple (-1), as implicit does
+    neg = _draw_negatives(torch.ones(n, dtype=torch.int64), is_positive, 4, gen,
+                          candidates=candidates, redraws=0)
+    assert set(neg.unique().tolist()) == {-1, 3}
+    assert abs(float((neg == -1).float().mean()) - 0.5) < 0.01  # items 0-2: 10 of the 20 entries
+    # with redraws every triple of user 1 gets item 3, the only non-positive
+    neg = _draw_negatives(torch.ones(1000, dtype=torch.int64), is_positive, 4, gen,
+                          candidates=candidates, redraws=20)
+    assert set(neg.tolist()) == {3}
+
+
+def test_bpr_popularity_sampling_is_used_and_reproducible():
+    train, _, _, _ = two_communities()
+    params = {"n_factors": 6, "n_epochs": 5, "negative_sampling": "popularity"}
+    a = BPRMF(random_state=1, **params).fit(train)
+    b = BPRMF(random_state=1, **params).fit(train)
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+    np.testing.assert_array_equal(a.item_bias_, b.item_bias_)
+    uniform = BPRMF(random_state=1, n_factors=6, n_epochs=5).fit(train)
+    assert not np.allclose(a.user_factors_, uniform.user_factors_)
+    skipping = BPRMF(random_state=1, negative_redraws=0, **params).fit(train)
+    assert not np.allclose(a.user_factors_, skipping.user_factors_)
+
+
+def test_bpr_popularity_negatives_lower_the_bias_of_popular_items():
+    # popularity-proportional negatives push popular items down: the learnt bias of the
+    # most popular item is lower, and follows the item counts less, than with uniform ones
+    X = tiny(0, n_users=80, n_items=40, n=600)
+    X = pd.concat([X, pd.DataFrame({"user_id": np.arange(60), "item_id": 0})], ignore_index=True)
+    params = {"n_factors": 4, "n_epochs": 40, "random_state": 0}
+    uniform = BPRMF(**params).fit(X)
+    popular = BPRMF(negative_sampling="popularity", **params).fit(X)
+    counts = np.asarray(uniform.interactions_.sum(axis=0)).ravel()
+    top = counts.argmax()
+    assert popular.item_bias_[top] < uniform.item_bias_[top]
+    corr = [np.corrcoef(m.item_bias_, counts)[0, 1] for m in (uniform, popular)]
+    assert corr[1] < corr[0]
+
+
 def test_als_is_implicit_called_directly():
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -234,6 +295,8 @@ def test_als_without_implicit_names_the_extra(monkeypatch):
         (BPRMF(n_factors=0), "n_factors"),
         (BPRMF(learning_rate=-0.1), "learning_rate"),
         (BPRMF(batch_size=0), "batch_size"),
+        (BPRMF(negative_sampling="popular"), "negative_sampling must be one of"),
+        (BPRMF(negative_redraws=-1), "negative_redraws"),
         (ALS(alpha=0), "alpha must be > 0"),
         (ALS(n_jobs=0), "n_jobs"),
         (ALS(use_cg="yes"), "use_cg"),
