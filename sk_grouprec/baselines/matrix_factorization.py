@@ -8,9 +8,11 @@ Parameters, defaults and update rules are those of Surprise 1.1.5 (``SVD``, ``SV
   one torch thread. Each batch applies the *sum* of the
   per-rating updates Surprise would apply one after the other, so learning rates and
   regularisation constants keep their per-rating meaning. SVD++'s implicit-feedback term
-  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is gathered for the batch's users only (an
-  ``embedding_bag`` over their rating histories), so an epoch costs time linear in the
-  number of ratings.
+  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is gathered for the users of the batch's block only
+  (an ``embedding_bag`` over their rating histories, or a product with the dense matrix of
+  their histories on dense data), so an epoch costs time linear in the number of
+  ratings; its batch sizes are capped where summed updates would oscillate (dense data,
+  see ``_svdpp_batching``).
 - Both train on ratings divided by a scale ``s`` (:func:`rating_scale`): 1 on a 1-5 scale,
   where training is exactly Surprise's, ``(max - min) / 4`` on other scales, so that
   learning rates and regularisation mean on any scale what they mean on 1-5 and the summed
@@ -42,20 +44,22 @@ from .bias import _gather, _sgd_bias_epoch
 # MovieLens 100K (measured: see benchmarks/BASELINES.md).
 SVD_BATCH_SIZE = 8192
 SVDPP_BATCH_SIZE = 4096
-# SVD++'s batches hold few enough ratings that their summed y_j updates move the mean user's
-# implicit term by at most this many ratings' worth (weighted by history overlap, see
-# _svdpp_batching): MovieLens 100K, with 840 (675 on 80% of it) at the default batch size,
-# is not affected; on dense data (1,000 users, 200 items, 100K ratings) larger batches oscillate
-# and lose accuracy, or diverge.
+# SVD++'s batches hold few enough ratings that their summed y_j updates move the mean
+# user's implicit term by at most this many ratings' worth (weighted by history overlap, see
+# _svdpp_batching): 80% of MovieLens 100K, with 675 at the default batch size, is not
+# affected; on dense data (1,000 users, 200 items, 100K ratings: 2,770) larger batches
+# oscillate and lose accuracy, or diverge.
 SVDPP_BATCH_OVERLAP = 700
 # ... SVD++ shuffles the ratings of blocks of users holding at most this many batches of
-# ratings (all users in one block on MovieLens 100K): a batch then touches a bounded set of
-# users, whose implicit terms are all that is computed.
+# ratings: a batch then touches a bounded set of users, whose implicit terms are all that
+# is computed.
 SVDPP_BLOCK_BATCHES = 25
-# ... with smaller blocks when a batch would hold more than this many ratings of the user
-# with most ratings (in expectation): the summed updates of many ratings of the same user
-# diverge (MovieLens 100K, with 30 for its heaviest user, is not affected). Small blocks
-# make batches cheap: their users' histories are all that is gathered.
+# ... and as few as hold at most this many ratings of a user at the 99th percentile of
+# ratings per user in each batch (in expectation). Small blocks make batches cheap (their
+# users' histories are all that is gathered) and, on dense data, more accurate; but the
+# summed updates of many ratings of the same user diverge (with the median user instead,
+# MovieLens 100K's heaviest users get 500 ratings per batch and diverge). MovieLens 100K
+# gets 3 blocks (its heaviest users about 80 ratings per batch).
 SVDPP_RATINGS_PER_USER = 48
 # ... and at most this many ratings per item on average (MovieLens 100K, with 2.4 at the
 # default batch size, is not affected).
@@ -294,7 +298,6 @@ def _sgd_factorize_implicit(
         columns(lr["yj"], 0.0, 0.0), columns(lr["yj"] * reg["yj"], 0.0, 0.0),
     )
     mu = float(ratings.mean())
-    n = users.shape[0]
     count = np.bincount(users, minlength=n_users)
     norm = torch.from_numpy((1.0 / np.sqrt(np.maximum(count, 1))).astype(np.float32))
     hist = _Histories.of(users, items)
@@ -306,7 +309,7 @@ def _sgd_factorize_implicit(
     for epoch in range(n_epochs):
         if verbose:
             print(f"Processing epoch {epoch}")
-        layout = _BlockLayout.draw(rng, users, n_users, count, n_blocks, hist, dense is None)
+        layout = _BlockLayout.draw(rng, users, n_users, count, n_blocks, dense is None)
         order = torch.from_numpy(layout.rating_order)
         local_ep = torch.from_numpy(layout.local).index_select(0, u_all.index_select(0, order))
         i_ep, r_ep = i_all.index_select(0, order), r_all.index_select(0, order)
@@ -344,9 +347,10 @@ def _svdpp_batching(users, items, n_users, n_items, batch_size):
       enough ratings that this sum of similarities is at most ``SVDPP_BATCH_OVERLAP`` for
       the mean user (dense data, where all histories overlap, need smaller batches);
     - at most ``SVDPP_RATINGS_PER_ITEM`` ratings per item on average;
-    - blocks hold about ``max ratings of a user / SVDPP_RATINGS_PER_USER`` batches (at most
-      ``SVDPP_BLOCK_BATCHES``), and a batch at most ``SVDPP_RATINGS_PER_USER`` ratings of
-      any user of its block in expectation.
+    - blocks hold about ``r / SVDPP_RATINGS_PER_USER`` batches (at most
+      ``SVDPP_BLOCK_BATCHES``), where ``r`` is the 99th percentile of the users' numbers of
+      ratings: a batch holds in expectation at most ``SVDPP_RATINGS_PER_USER`` ratings of
+      such a user of its block (heavier users more, in proportion).
     """
     n = users.shape[0]
     count = np.bincount(users, minlength=n_users)
@@ -361,10 +365,10 @@ def _svdpp_batching(users, items, n_users, n_items, batch_size):
         max(1, SVDPP_RATINGS_PER_ITEM * n_items),
         max(1, int(SVDPP_BATCH_OVERLAP / overlap)) if overlap > 0 else batch_size,
     )
-    most = int(count.max())
-    batches_per_block = min(SVDPP_BLOCK_BATCHES, max(1.0, most / SVDPP_RATINGS_PER_USER))
+    heavy = float(np.percentile(count[rated], 99))
+    batches_per_block = min(SVDPP_BLOCK_BATCHES, max(1.0, heavy / SVDPP_RATINGS_PER_USER))
     n_blocks = max(1, round(n / (batches_per_block * batch_size)))
-    batch_size = min(batch_size, max(1, int(SVDPP_RATINGS_PER_USER * n / (n_blocks * most))))
+    batch_size = min(batch_size, max(1, int(SVDPP_RATINGS_PER_USER * n / (n_blocks * heavy))))
     return int(batch_size), int(n_blocks)
 
 
@@ -432,18 +436,15 @@ def _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev):
 
 
 class _Histories(NamedTuple):
-    """The histories ``N(u)`` (one entry per rating), ordered by user and by item."""
+    """The histories ``N(u)`` (one entry per rating), ordered by user."""
 
     u_user: np.ndarray
     u_item: np.ndarray
-    i_user: np.ndarray
-    i_item: np.ndarray
 
     @classmethod
     def of(cls, users, items):
         by_user = np.argsort(users, kind="stable")
-        by_item = np.argsort(items, kind="stable")
-        return cls(users[by_user], items[by_user], users[by_item], items[by_item])
+        return cls(users[by_user], items[by_user])
 
 
 def _dense_histories(hist, count, norm, n_users, n_items):
@@ -469,8 +470,8 @@ class _BlockLayout(NamedTuple):
 
     ``users_by_block`` (ascending index within a block) with offsets ``user_ptr``; ``local``
     the users' ids within their block; ``rating_order`` the shuffled ratings grouped by
-    block (offsets ``rating_ptr``); ``hu`` / ``hi`` the histories by user / by item grouped
-    by block (offsets ``hu_ptr`` / ``hi_ptr``; None with dense histories).
+    block (offsets ``rating_ptr``); ``hu`` the histories by user grouped by block (offsets
+    ``hu_ptr``; None with dense histories).
     """
 
     users_by_block: np.ndarray
@@ -480,11 +481,9 @@ class _BlockLayout(NamedTuple):
     rating_ptr: np.ndarray
     hu: np.ndarray | None
     hu_ptr: np.ndarray | None
-    hi: np.ndarray | None
-    hi_ptr: np.ndarray | None
 
     @classmethod
-    def draw(cls, rng, users, n_users, count, n_blocks, hist, sparse=True):
+    def draw(cls, rng, users, n_users, count, n_blocks, sparse=True):
         """``n_blocks`` blocks of users (random order) with about equal numbers of ratings."""
         n = users.shape[0]
         user_order = rng.permutation(n_users)
@@ -497,13 +496,15 @@ class _BlockLayout(NamedTuple):
         # ratings: shuffled, then grouped by block (the stable sort keeps the shuffle)
         shuffled = rng.permutation(n)
         by_block, rating_ptr = _group_by_block(block_of_user[users[shuffled]], n_blocks)
-        hu = hu_ptr = hi = hi_ptr = None
+        hu = hu_ptr = None
         if sparse:
-            hu, hu_ptr = _group_by_block(block_of_user[hist.u_user], n_blocks)
-            hi, hi_ptr = _group_by_block(block_of_user[hist.i_user], n_blocks)
-        return cls(
-            users_by_block, user_ptr, local, shuffled[by_block], rating_ptr, hu, hu_ptr, hi, hi_ptr
-        )
+            # each user's run of the by-user histories, users in block order
+            runs = count[users_by_block]
+            run_ptr = np.concatenate([[0], np.cumsum(runs)])
+            first = (np.cumsum(count) - count)[users_by_block]
+            hu = np.repeat(first - run_ptr[:-1], runs) + np.arange(n)
+            hu_ptr = run_ptr[user_ptr]
+        return cls(users_by_block, user_ptr, local, shuffled[by_block], rating_ptr, hu, hu_ptr)
 
     def histories(self, block, hist, count, norm, n_items, dense=None):
         """The block's users and their histories (rows of ``dense`` if given)."""
@@ -512,18 +513,17 @@ class _BlockLayout(NamedTuple):
         if dense is not None:
             return _DenseBlockHistories(block_users, norm[block_users], dense[block_users])
         sel = self.hu[self.hu_ptr[block] : self.hu_ptr[block + 1]]
-        gather_items = torch.from_numpy(hist.u_item[sel])
-        gather_norm = norm[torch.from_numpy(hist.u_user[sel])]
-        gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
-        sel = self.hi[self.hi_ptr[block] : self.hi_ptr[block + 1]]
-        scatter_users = torch.from_numpy(self.local[hist.i_user[sel]])
-        scatter_norm = norm[torch.from_numpy(hist.i_user[sel])]
-        scatter_offsets = torch.from_numpy(
-            np.searchsorted(hist.i_item[sel], np.arange(n_items)).astype(np.int64)
-        )
+        entry_items, entry_users = hist.u_item[sel], hist.u_user[sel]
+        entry_norm = norm.numpy()[entry_users]
+        # the same entries ordered by item (a radix sort for up to 2**15 items)
+        item_dtype = np.int16 if n_items < 2**15 else np.int64
+        by_item = np.argsort(entry_items.astype(item_dtype), kind="stable")
+        per_item = np.bincount(entry_items, minlength=n_items)
         return _BlockHistories(
-            block_users, norm[block_users], gather_items, gather_norm, gather_offsets,
-            scatter_users, scatter_norm, scatter_offsets,
+            block_users, norm[block_users], torch.from_numpy(entry_items),
+            torch.from_numpy(entry_norm), torch.from_numpy(np.cumsum(count[members]) - count[members]),
+            torch.from_numpy(self.local[entry_users[by_item]]), torch.from_numpy(entry_norm[by_item]),
+            torch.from_numpy(np.cumsum(per_item) - per_item),
         )
 
 
@@ -748,11 +748,11 @@ class SVDpp(SVD):
     Surprise's ``SVDpp`` ones (including ``y_j += lr_yj (e q_i / sqrt|N(u)| - reg_yj y_j)``
     for every ``j`` in ``N(u)``), applied on mini-batches of ``batch_size``
     ratings with summed per-rating updates (float32 torch). Each epoch splits the users at
-    random into blocks of about ``25 * batch_size`` ratings (one block up to about 150K
-    ratings: then the batches are a random partition of all ratings) and cuts each block's
-    shuffled ratings into batches; the implicit term is gathered for the block's users
-    only, so training time grows linearly with the number of ratings. The initial factors
-    are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
+    random into blocks (3 on MovieLens 100K; blocks of about 48 batches' worth of the
+    ratings of a user at the 99th percentile of ratings per user, up to ``25 *
+    batch_size`` ratings) and cuts each block's shuffled ratings into batches; the
+    implicit term is gathered for the block's users only, so training time grows linearly
+    with the number of ratings. The initial factors are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
     a diverging training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has no bias, factors nor implicit feedback (likewise for
@@ -785,8 +785,12 @@ class SVDpp(SVD):
     batch_size : int, default=4096
         Ratings per mini-batch (not a Surprise parameter). Larger batches are faster but
         less accurate: 8192 costs about 0.006 RMSE on MovieLens 100K. On dense data the
-        batches are smaller: at most 5 ratings per user of a block on average, since the
-        summed ``y_j`` updates of many ratings of the same users make SGD diverge.
+        batches are smaller (MovieLens 100K is not affected): a batch's summed ``y_j``
+        updates move each user's implicit term by the errors of every batch rating whose
+        user's history overlaps, so batches hold at most about 700 ratings' worth of
+        overlap (cosine similarity of the histories) for the mean user, at most 10 ratings
+        per item on average and, in expectation, at most 48 ratings of a user at the 99th
+        percentile of ratings per user; larger summed updates oscillate or diverge.
 
     Attributes
     ----------
