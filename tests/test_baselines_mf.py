@@ -251,6 +251,23 @@ def test_svdpp_batch_overlap_cap():
     assert 0.95 * 2 * SVDPP_BATCH_OVERLAP <= batch_size <= 2 * SVDPP_BATCH_OVERLAP
 
 
+def test_svdpp_dense_and_sparse_histories_train_alike(small, monkeypatch):
+    """Dense data keep the histories as a dense matrix; gathering them per rating (as on
+    sparse data) trains the same model, up to float32 summation order, over several
+    blocks of users."""
+    from sk_grouprec.baselines import matrix_factorization
+
+    X, y = small
+    params = dict(n_factors=4, n_epochs=5, lr_all=0.01, batch_size=16, random_state=0)
+    users, items = np.unique(X["user_id"], return_inverse=True)[1], np.unique(X["item_id"], return_inverse=True)[1]
+    assert matrix_factorization._svdpp_batching(users, items, users.max() + 1, items.max() + 1, 16)[1] > 1
+    dense = SVDpp(**params).fit(X, y)
+    monkeypatch.setattr(matrix_factorization, "SVDPP_DENSE_CELLS_PER_RATING", 0)
+    sparse = SVDpp(**params).fit(X, y)
+    for name in ("user_factors_", "item_factors_", "implicit_factors_", "user_bias_", "user_implicit_"):
+        np.testing.assert_allclose(getattr(sparse, name), getattr(dense, name), atol=1e-5, err_msg=name)
+
+
 def test_svdpp_blocks_of_users(small):
     """With several blocks of users per epoch (small batches), training still fits and the
     stored implicit term is |N(u)|^-1/2 sum_{j in N(u)} y_j."""

@@ -300,27 +300,28 @@ def _sgd_factorize_implicit(
     mu = float(ratings.mean())
     count = np.bincount(users, minlength=n_users)
     norm = torch.from_numpy((1.0 / np.sqrt(np.maximum(count, 1))).astype(np.float32))
-    hist = _Histories.of(users, items)
-    dense = _dense_histories(hist, count, norm, n_users, n_items)
-    u_all = torch.from_numpy(users.astype(np.int64))
-    i_all = torch.from_numpy(items.astype(np.int64))
-    r_all = torch.from_numpy((ratings - mu).astype(np.float32))  # estimates exclude mu
     batch_size, n_blocks = _svdpp_batching(users, items, n_users, n_items, batch_size)
+    # the ratings ordered by user are also the histories N(u)
+    by_user = np.argsort(users, kind="stable")
+    hist = _Histories(users[by_user], items[by_user])
+    dense = _dense_histories(hist, count, norm, n_users, n_items)
+    u_all = torch.from_numpy(hist.u_user.astype(np.int64))
+    i_all = torch.from_numpy(hist.u_item.astype(np.int64))
+    r_all = torch.from_numpy((ratings[by_user] - mu).astype(np.float32))  # estimates exclude mu
     for epoch in range(n_epochs):
         if verbose:
             print(f"Processing epoch {epoch}")
-        layout = _BlockLayout.draw(rng, users, n_users, count, n_blocks, dense is None)
-        order = torch.from_numpy(layout.rating_order)
-        local_ep = torch.from_numpy(layout.local).index_select(0, u_all.index_select(0, order))
-        i_ep, r_ep = i_all.index_select(0, order), r_all.index_select(0, order)
+        layout = _BlockLayout.draw(rng, n_users, count, n_blocks)
+        local = torch.from_numpy(layout.local)
         for block in range(n_blocks):
-            start, stop = layout.rating_ptr[block], layout.rating_ptr[block + 1]
-            if stop == start:
+            order = torch.from_numpy(layout.ratings(block, rng))
+            if order.shape[0] == 0:
                 continue
             histories = layout.histories(block, hist, count, norm, n_items, dense)
             _svdpp_block(
-                local_ep[start:stop], i_ep[start:stop], r_ep[start:stop], histories,
-                user_rows, item_rows, implicit_rows, rates, batch_size,
+                local.index_select(0, u_all.index_select(0, order)), i_all.index_select(0, order),
+                r_all.index_select(0, order), histories, user_rows, item_rows, implicit_rows,
+                rates, batch_size,
             )
         if not all(bool(torch.isfinite(t.sum())) for t in (user_rows, item_rows, implicit_rows)):
             raise _diverged(name, epoch, "a parameter")
@@ -441,11 +442,6 @@ class _Histories(NamedTuple):
     u_user: np.ndarray
     u_item: np.ndarray
 
-    @classmethod
-    def of(cls, users, items):
-        by_user = np.argsort(users, kind="stable")
-        return cls(users[by_user], items[by_user])
-
 
 def _dense_histories(hist, count, norm, n_users, n_items):
     """The ``users x items`` matrix of rating counts times ``|N(u)|^-1/2`` when the grid has
@@ -469,23 +465,20 @@ class _BlockLayout(NamedTuple):
     """One epoch's random blocks of users: who is in which block, and in which order.
 
     ``users_by_block`` (ascending index within a block) with offsets ``user_ptr``; ``local``
-    the users' ids within their block; ``rating_order`` the shuffled ratings grouped by
-    block (offsets ``rating_ptr``); ``hu`` the histories by user grouped by block (offsets
-    ``hu_ptr``; None with dense histories).
+    the users' ids within their block; ``entries`` the positions of the histories ordered by
+    user (:class:`_Histories`, also the ratings) grouped by block, offsets ``entry_ptr``.
     """
 
     users_by_block: np.ndarray
     user_ptr: np.ndarray
     local: np.ndarray
-    rating_order: np.ndarray
-    rating_ptr: np.ndarray
-    hu: np.ndarray | None
-    hu_ptr: np.ndarray | None
+    entries: np.ndarray
+    entry_ptr: np.ndarray
 
     @classmethod
-    def draw(cls, rng, users, n_users, count, n_blocks, sparse=True):
+    def draw(cls, rng, n_users, count, n_blocks):
         """``n_blocks`` blocks of users (random order) with about equal numbers of ratings."""
-        n = users.shape[0]
+        n = int(count.sum())
         user_order = rng.permutation(n_users)
         before = np.cumsum(count[user_order]) - count[user_order]
         block_of_user = np.empty(n_users, dtype=np.int64)
@@ -493,18 +486,17 @@ class _BlockLayout(NamedTuple):
         users_by_block, user_ptr = _group_by_block(block_of_user, n_blocks)
         local = np.empty(n_users, dtype=np.int64)
         local[users_by_block] = np.arange(n_users) - user_ptr[block_of_user[users_by_block]]
-        # ratings: shuffled, then grouped by block (the stable sort keeps the shuffle)
-        shuffled = rng.permutation(n)
-        by_block, rating_ptr = _group_by_block(block_of_user[users[shuffled]], n_blocks)
-        hu = hu_ptr = None
-        if sparse:
-            # each user's run of the by-user histories, users in block order
-            runs = count[users_by_block]
-            run_ptr = np.concatenate([[0], np.cumsum(runs)])
-            first = (np.cumsum(count) - count)[users_by_block]
-            hu = np.repeat(first - run_ptr[:-1], runs) + np.arange(n)
-            hu_ptr = run_ptr[user_ptr]
-        return cls(users_by_block, user_ptr, local, shuffled[by_block], rating_ptr, hu, hu_ptr)
+        # each user's run of the by-user histories, users in block order
+        runs = count[users_by_block]
+        run_ptr = np.concatenate([[0], np.cumsum(runs)])
+        first = (np.cumsum(count) - count)[users_by_block]
+        entries = np.repeat(first - run_ptr[:-1], runs) + np.arange(n)
+        return cls(users_by_block, user_ptr, local, entries, run_ptr[user_ptr])
+
+    def ratings(self, block, rng):
+        """The block's ratings (positions in the by-user order), shuffled."""
+        sel = self.entries[self.entry_ptr[block] : self.entry_ptr[block + 1]]
+        return sel[rng.permutation(sel.shape[0])]
 
     def histories(self, block, hist, count, norm, n_items, dense=None):
         """The block's users and their histories (rows of ``dense`` if given)."""
@@ -512,7 +504,7 @@ class _BlockLayout(NamedTuple):
         block_users = torch.from_numpy(members)
         if dense is not None:
             return _DenseBlockHistories(block_users, norm[block_users], dense[block_users])
-        sel = self.hu[self.hu_ptr[block] : self.hu_ptr[block + 1]]
+        sel = self.entries[self.entry_ptr[block] : self.entry_ptr[block + 1]]
         entry_items, entry_users = hist.u_item[sel], hist.u_user[sel]
         entry_norm = norm.numpy()[entry_users]
         # the same entries ordered by item (a radix sort for up to 2**15 items)
