@@ -8,9 +8,11 @@ Parameters, defaults and update rules are those of Surprise 1.1.5 (``SVD``, ``SV
   one torch thread. Each batch applies the *sum* of the
   per-rating updates Surprise would apply one after the other, so learning rates and
   regularisation constants keep their per-rating meaning. SVD++'s implicit-feedback term
-  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is gathered for the batch's users only (an
-  ``embedding_bag`` over their rating histories), so an epoch costs time linear in the
-  number of ratings.
+  ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` is gathered for the users of the batch's block only
+  (an ``embedding_bag`` over their rating histories, or a product with the dense matrix of
+  their histories on dense data), so an epoch costs time linear in the number of
+  ratings; its batch sizes are capped where summed updates would oscillate (dense data,
+  see ``_svdpp_batching``).
 - Both train on ratings divided by a scale ``s`` (:func:`rating_scale`): 1 on a 1-5 scale,
   where training is exactly Surprise's, ``(max - min) / 4`` on other scales, so that
   learning rates and regularisation mean on any scale what they mean on 1-5 and the summed
@@ -42,18 +44,30 @@ from .bias import _gather, _sgd_bias_epoch
 # MovieLens 100K (measured: see benchmarks/BASELINES.md).
 SVD_BATCH_SIZE = 8192
 SVDPP_BATCH_SIZE = 4096
-# SVD++ shuffles the ratings of blocks of users holding about this many batches of ratings
-# (all users in one block on MovieLens 100K): a batch then touches a bounded set of users,
-# whose implicit terms are all that is computed.
+# SVD++'s batches hold few enough ratings that their summed y_j updates move the mean
+# user's implicit term by at most this many ratings' worth (weighted by history overlap, see
+# _svdpp_batching): 80% of MovieLens 100K, with 675 at the default batch size, is not
+# affected; on dense data (1,000 users, 200 items, 100K ratings: 2,770) larger batches
+# oscillate and lose accuracy, or diverge.
+SVDPP_BATCH_OVERLAP = 700
+# ... SVD++ shuffles the ratings of blocks of users holding at most this many batches of
+# ratings: a batch then touches a bounded set of users, whose implicit terms are all that
+# is computed.
 SVDPP_BLOCK_BATCHES = 25
-# ... and its batches hold at most this many ratings per user of the block on average: the
-# summed y_j updates of many ratings of the same users diverge on dense data (MovieLens
-# 100K, with 4.3, is not affected).
-SVDPP_RATINGS_PER_USER = 5
-# ... and at most this many ratings per item on average: on small dense catalogues (1,000
-# users, 200 items, 100K ratings) the summed item updates of a batch diverge too (MovieLens
-# 100K, with 2.4 at the default batch size, is not affected).
+# ... and as few as hold at most this many ratings of a user at the 99th percentile of
+# ratings per user in each batch (in expectation). Small blocks make batches cheap (their
+# users' histories are all that is gathered) and, on dense data, more accurate; but the
+# summed updates of many ratings of the same user diverge (with the median user instead,
+# MovieLens 100K's heaviest users get 500 ratings per batch and diverge). MovieLens 100K
+# gets 3 blocks (its heaviest users about 80 ratings per batch).
+SVDPP_RATINGS_PER_USER = 48
+# ... and at most this many ratings per item on average (MovieLens 100K, with 2.4 at the
+# default batch size, is not affected).
 SVDPP_RATINGS_PER_ITEM = 10
+# Data whose users x items grid has at most this many cells per rating (density at least
+# 1/4) keep their histories as a dense matrix: two small matrix products per batch then cost
+# less than gathering every history entry.
+SVDPP_DENSE_CELLS_PER_RATING = 4
 
 
 class NonFiniteTrainingError(FloatingPointError, ValueError):
@@ -257,88 +271,187 @@ def _sgd_factorize_implicit(
 ):
     """Mini-batch version of Surprise's SVD++ SGD whose cost is linear in the ratings.
 
-    Each epoch splits the users at random into blocks holding about
-    ``SVDPP_BLOCK_BATCHES * batch_size`` ratings each, shuffles each block's ratings and cuts
-    them into batches. A batch's estimates need the implicit term of its block's users
-    only: one ``embedding_bag`` over their histories. The summed ``y_j`` updates
-    (``e q_i / sqrt|N(u)| - reg y_j`` for every batch rating of every user ``u`` who rated
-    ``j``) are a second ``embedding_bag`` over the same histories ordered by item.
+    Each epoch splits the users at random into blocks (:func:`_svdpp_batching`), shuffles
+    each block's ratings and cuts them into batches. A batch's estimates need the implicit
+    term of its block's users only, and the summed ``y_j`` updates (``e q_i / sqrt|N(u)|
+    - reg y_j`` for every batch rating of every user ``u`` who rated ``j``) sum over the
+    same histories: two products with the block's histories (:class:`_BlockHistories`).
+
+    The parameters are held augmented, so that one dot product gives an estimate and one
+    scatter-add per side gives every summed gradient: users ``[p_u, b_u, 1]``, items
+    ``[q_i, 1, b_i]``, implicit factors ``[y_j, 0, 0]``, with per-column learning rates
+    (0 on the constant columns).
     """
     rng = check_random_state(random_state)
-    params = _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev)
+    bu, bi, pu, qi, yj = _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev)
+    f = n_factors
+    user_rows = torch.cat([pu, bu[:, None], torch.ones(n_users, 1)], 1)
+    item_rows = torch.cat([qi, torch.ones(n_items, 1), bi[:, None]], 1)
+    implicit_rows = torch.cat([yj, torch.zeros(n_items, 2)], 1)
+
+    def columns(factor, first, second):
+        return torch.tensor([factor] * f + [first, second], dtype=torch.float32)
+
+    rates = _SvdppRates(
+        columns(lr["pu"], lr["bu"], 0.0), columns(lr["pu"] * reg["pu"], lr["bu"] * reg["bu"], 0.0),
+        columns(lr["qi"], 0.0, lr["bi"]), columns(lr["qi"] * reg["qi"], 0.0, lr["bi"] * reg["bi"]),
+        columns(lr["yj"], 0.0, 0.0), columns(lr["yj"] * reg["yj"], 0.0, 0.0),
+    )
     mu = float(ratings.mean())
-    n = users.shape[0]
     count = np.bincount(users, minlength=n_users)
     norm = torch.from_numpy((1.0 / np.sqrt(np.maximum(count, 1))).astype(np.float32))
-    hist = _Histories.of(users, items)
-    u_all = torch.from_numpy(users.astype(np.int64))
-    i_all = torch.from_numpy(items.astype(np.int64))
-    r_all = torch.from_numpy(ratings.astype(np.float32))
-    n_blocks = max(1, round(n / (SVDPP_BLOCK_BATCHES * batch_size)))
-    batch_size = min(
-        batch_size,
-        max(1, SVDPP_RATINGS_PER_USER * n_users // n_blocks),
-        max(1, SVDPP_RATINGS_PER_ITEM * n_items),
-    )
+    batch_size, n_blocks = _svdpp_batching(users, items, n_users, n_items, batch_size)
+    # the ratings ordered by user are also the histories N(u)
+    by_user = np.argsort(users, kind="stable")
+    hist = _Histories(users[by_user], items[by_user])
+    dense = _dense_histories(hist, count, norm, n_users, n_items)
+    u_all = torch.from_numpy(hist.u_user.astype(np.int64))
+    i_all = torch.from_numpy(hist.u_item.astype(np.int64))
+    r_all = torch.from_numpy((ratings[by_user] - mu).astype(np.float32))  # estimates exclude mu
     for epoch in range(n_epochs):
         if verbose:
             print(f"Processing epoch {epoch}")
-        layout = _BlockLayout.draw(rng, users, n_users, count, n_blocks, hist)
+        layout = _BlockLayout.draw(rng, n_users, count, n_blocks)
         local = torch.from_numpy(layout.local)
-        err_peak = torch.zeros(())
         for block in range(n_blocks):
-            histories = layout.histories(block, hist, count, norm, n_items)
-            order = torch.from_numpy(layout.ratings(block))
-            local_all = local[u_all.index_select(0, order)]
-            i_block, r_block = i_all.index_select(0, order), r_all.index_select(0, order)
-            for start in range(0, order.shape[0], batch_size):
-                ul = local_all[start : start + batch_size]
-                i, r = i_block[start : start + batch_size], r_block[start : start + batch_size]
-                err = _svdpp_batch(ul, i, r, histories, params, mu, lr, reg, n_items)
-                err_peak = torch.maximum(err_peak, err.abs().max())  # NaN propagates
-        if not bool(torch.isfinite(err_peak)):
-            raise _diverged(name, epoch)
-    if not all(bool(torch.isfinite(t).all()) for t in params):
+            order = torch.from_numpy(layout.ratings(block, rng))
+            if order.shape[0] == 0:
+                continue
+            histories = layout.histories(block, hist, count, norm, n_items, dense)
+            _svdpp_block(
+                local.index_select(0, u_all.index_select(0, order)), i_all.index_select(0, order),
+                r_all.index_select(0, order), histories, user_rows, item_rows, implicit_rows,
+                rates, batch_size,
+            )
+        if not all(bool(torch.isfinite(t.sum())) for t in (user_rows, item_rows, implicit_rows)):
+            raise _diverged(name, epoch, "a parameter")
+    bu, bi = user_rows[:, f].contiguous(), item_rows[:, f + 1].contiguous()
+    pu, qi = user_rows[:, :f].contiguous(), item_rows[:, :f].contiguous()
+    yj = implicit_rows[:, :f].contiguous()
+    if not all(bool(torch.isfinite(t).all()) for t in (bu, bi, pu, qi, yj)):
         raise _diverged(name, n_epochs - 1, "a parameter")
-    user_implicit = _svdpp_user_implicit(params.yj, count, hist)
+    user_implicit = _svdpp_user_implicit(yj, count, hist)
     return (
-        *(t.numpy().astype(np.float64) for t in params),
+        *(t.numpy().astype(np.float64) for t in (bu, bi, pu, qi, yj)),
         user_implicit.numpy().astype(np.float64),
     )
 
 
-class _SvdppParams(NamedTuple):
-    """The SVD++ parameters (float32 tensors, updated in place)."""
+def _svdpp_batching(users, items, n_users, n_items, batch_size):
+    """``(batch_size, n_blocks)`` of SVD++'s epochs over the ratings ``(users, items)``.
 
-    bu: torch.Tensor
-    bi: torch.Tensor
-    pu: torch.Tensor
-    qi: torch.Tensor
-    yj: torch.Tensor
+    The batch size is capped three ways (see the module's constants):
+
+    - the summed ``y_j`` updates of a batch move every user's implicit term
+      ``|N(u)|^-1/2 sum_{j in N(u)} y_j`` by the batch's errors weighted by the cosine
+      similarity of the histories of ``u`` and of each rating's user. Batches hold few
+      enough ratings that this sum of similarities is at most ``SVDPP_BATCH_OVERLAP`` for
+      the mean user (dense data, where all histories overlap, need smaller batches);
+    - at most ``SVDPP_RATINGS_PER_ITEM`` ratings per item on average;
+    - blocks hold about ``r / SVDPP_RATINGS_PER_USER`` batches (at most
+      ``SVDPP_BLOCK_BATCHES``), where ``r`` is the 99th percentile of the users' numbers of
+      ratings: a batch holds in expectation at most ``SVDPP_RATINGS_PER_USER`` ratings of
+      such a user of its block (heavier users more, in proportion).
+    """
+    n = users.shape[0]
+    count = np.bincount(users, minlength=n_users)
+    # sum_v (n_v / n) cos(N(u), N(v)) = sum_{j in N(u)} sum_{v rated j} sqrt(n_v) / (n sqrt(n_u))
+    root = np.sqrt(count)
+    per_item = np.bincount(items, weights=root[users], minlength=n_items)
+    per_user = np.bincount(users, weights=per_item[items], minlength=n_users)
+    rated = count > 0
+    overlap = float(np.mean(per_user[rated] / root[rated])) / n
+    batch_size = min(
+        batch_size,
+        max(1, SVDPP_RATINGS_PER_ITEM * n_items),
+        max(1, int(SVDPP_BATCH_OVERLAP / overlap)) if overlap > 0 else batch_size,
+    )
+    heavy = float(np.percentile(count[rated], 99))
+    batches_per_block = min(SVDPP_BLOCK_BATCHES, max(1.0, heavy / SVDPP_RATINGS_PER_USER))
+    n_blocks = max(1, round(n / (batches_per_block * batch_size)))
+    batch_size = min(batch_size, max(1, int(SVDPP_RATINGS_PER_USER * n / (n_blocks * heavy))))
+    return int(batch_size), int(n_blocks)
+
+
+class _SvdppRates(NamedTuple):
+    """Per-column learning rates and ``lr * reg`` of the augmented user, item and implicit
+    rows (see :func:`_sgd_factorize_implicit`)."""
+
+    user: torch.Tensor
+    user_decay: torch.Tensor
+    item: torch.Tensor
+    item_decay: torch.Tensor
+    implicit: torch.Tensor
+    implicit_decay: torch.Tensor
+
+
+def _svdpp_block(ul, i, r, histories, user_rows, item_rows, implicit_rows, rates, batch_size):
+    """Train on one block's shuffled ratings, cut into equal batches of at most
+    ``batch_size``; ``ul`` are the users' ids local to the block, ``r`` the ratings minus
+    the global mean. Updates the rows in place."""
+    m = ul.shape[0]
+    n_batches = -(-m // batch_size)
+    n_local, n_items = histories.users.shape[0], item_rows.shape[0]
+    batch_of = torch.arange(m) * n_batches // m
+    bounds = torch.searchsorted(batch_of, torch.arange(n_batches + 1)).tolist()
+    # rating counts of every batch, per user, per item and summed over the users who rated
+    # each item (the y_j decays)
+    count_u = torch.bincount(batch_of * n_local + ul, minlength=n_batches * n_local)
+    count_u = count_u.view(n_batches, n_local).to(torch.float32)
+    count_i = torch.bincount(batch_of * n_items + i, minlength=n_batches * n_items)
+    count_i = count_i.view(n_batches, n_items).to(torch.float32)
+    count_y = histories.item_sums(count_u.t() / histories.norm[:, None]).t().contiguous()
+    # the block's users are updated by this block's batches only
+    block_rows = user_rows.index_select(0, histories.users)
+    width = block_rows.shape[1]
+    for k in range(n_batches):
+        start, stop = bounds[k], bounds[k + 1]
+        u_b, i_b = ul[start:stop], i[start:stop]
+        user_vec = block_rows + histories.implicit(implicit_rows)
+        uv, iv = user_vec.index_select(0, u_b), item_rows.index_select(0, i_b)
+        err = (r[start:stop] - (uv * iv).sum(1))[:, None]
+        # summed per-rating gradients, all from the parameters before this batch, as
+        # Surprise's updates use: [e q_i, e, -] per user, [e (p_u + implicit), -, e] per
+        # item, and [sum over the users u who rated j of e q_i / sqrt|N(u)|, -, -] per item
+        grad_u = torch.zeros(n_local, width).index_add_(0, u_b, iv * err)
+        grad_i = torch.zeros(n_items, width).index_add_(0, i_b, uv * err)
+        grad_y = histories.item_sums(grad_u)
+        # x += lr (sum of gradients - reg * count * x)
+        block_rows.mul_(1.0 - count_u[k, :, None] * rates.user_decay).addcmul_(grad_u, rates.user)
+        item_rows.mul_(1.0 - count_i[k, :, None] * rates.item_decay).addcmul_(grad_i, rates.item)
+        implicit_rows.mul_(1.0 - count_y[k, :, None] * rates.implicit_decay).addcmul_(
+            grad_y, rates.implicit
+        )
+    user_rows.index_copy_(0, histories.users, block_rows)
 
 
 def _svdpp_init(rng, n_users, n_items, n_factors, init_mean, init_std_dev):
-    """Surprise's initialisation: normal factors (``p_u``, ``q_i``, ``y_j``), zero biases."""
+    """Surprise's initialisation: normal factors (``p_u``, ``q_i``, ``y_j``), zero biases.
+
+    Returns ``(b_u, b_i, p_u, q_i, y_j)`` as float32 tensors."""
     shape_u, shape_i = (n_users, n_factors), (n_items, n_factors)
     pu = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_u).astype(np.float32))
     qi = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
     yj = torch.from_numpy(rng.normal(init_mean, init_std_dev, size=shape_i).astype(np.float32))
-    return _SvdppParams(torch.zeros(n_users), torch.zeros(n_items), pu, qi, yj)
+    return torch.zeros(n_users), torch.zeros(n_items), pu, qi, yj
 
 
 class _Histories(NamedTuple):
-    """The histories ``N(u)`` (one entry per rating), ordered by user and by item."""
+    """The histories ``N(u)`` (one entry per rating), ordered by user."""
 
     u_user: np.ndarray
     u_item: np.ndarray
-    i_user: np.ndarray
-    i_item: np.ndarray
 
-    @classmethod
-    def of(cls, users, items):
-        by_user = np.argsort(users, kind="stable")
-        by_item = np.argsort(items, kind="stable")
-        return cls(users[by_user], items[by_user], users[by_item], items[by_item])
+
+def _dense_histories(hist, count, norm, n_users, n_items):
+    """The ``users x items`` matrix of rating counts times ``|N(u)|^-1/2`` when the grid has
+    at most ``SVDPP_DENSE_CELLS_PER_RATING`` cells per rating, else None."""
+    if n_users * n_items > SVDPP_DENSE_CELLS_PER_RATING * hist.u_user.shape[0]:
+        return None
+    rated = torch.zeros(n_users, n_items)
+    entries = (torch.from_numpy(hist.u_user.astype(np.int64)), torch.from_numpy(hist.u_item.astype(np.int64)))
+    rated.index_put_(entries, torch.ones(hist.u_user.shape[0]), accumulate=True)
+    return rated * norm[:, None]
 
 
 def _group_by_block(block_keys, n_blocks):
@@ -352,25 +465,20 @@ class _BlockLayout(NamedTuple):
     """One epoch's random blocks of users: who is in which block, and in which order.
 
     ``users_by_block`` (ascending index within a block) with offsets ``user_ptr``; ``local``
-    the users' ids within their block; ``rating_order`` the shuffled ratings grouped by
-    block (offsets ``rating_ptr``); ``hu`` / ``hi`` the histories by user / by item grouped
-    by block (offsets ``hu_ptr`` / ``hi_ptr``).
+    the users' ids within their block; ``entries`` the positions of the histories ordered by
+    user (:class:`_Histories`, also the ratings) grouped by block, offsets ``entry_ptr``.
     """
 
     users_by_block: np.ndarray
     user_ptr: np.ndarray
     local: np.ndarray
-    rating_order: np.ndarray
-    rating_ptr: np.ndarray
-    hu: np.ndarray
-    hu_ptr: np.ndarray
-    hi: np.ndarray
-    hi_ptr: np.ndarray
+    entries: np.ndarray
+    entry_ptr: np.ndarray
 
     @classmethod
-    def draw(cls, rng, users, n_users, count, n_blocks, hist):
+    def draw(cls, rng, n_users, count, n_blocks):
         """``n_blocks`` blocks of users (random order) with about equal numbers of ratings."""
-        n = users.shape[0]
+        n = int(count.sum())
         user_order = rng.permutation(n_users)
         before = np.cumsum(count[user_order]) - count[user_order]
         block_of_user = np.empty(n_users, dtype=np.int64)
@@ -378,35 +486,36 @@ class _BlockLayout(NamedTuple):
         users_by_block, user_ptr = _group_by_block(block_of_user, n_blocks)
         local = np.empty(n_users, dtype=np.int64)
         local[users_by_block] = np.arange(n_users) - user_ptr[block_of_user[users_by_block]]
-        # ratings: shuffled, then grouped by block (the stable sort keeps the shuffle)
-        shuffled = rng.permutation(n)
-        by_block, rating_ptr = _group_by_block(block_of_user[users[shuffled]], n_blocks)
-        hu, hu_ptr = _group_by_block(block_of_user[hist.u_user], n_blocks)
-        hi, hi_ptr = _group_by_block(block_of_user[hist.i_user], n_blocks)
-        return cls(
-            users_by_block, user_ptr, local, shuffled[by_block], rating_ptr, hu, hu_ptr, hi, hi_ptr
-        )
+        # each user's run of the by-user histories, users in block order
+        runs = count[users_by_block]
+        run_ptr = np.concatenate([[0], np.cumsum(runs)])
+        first = (np.cumsum(count) - count)[users_by_block]
+        entries = np.repeat(first - run_ptr[:-1], runs) + np.arange(n)
+        return cls(users_by_block, user_ptr, local, entries, run_ptr[user_ptr])
 
-    def ratings(self, block):
-        """The block's ratings (indices into the training arrays), shuffled."""
-        return self.rating_order[self.rating_ptr[block] : self.rating_ptr[block + 1]]
+    def ratings(self, block, rng):
+        """The block's ratings (positions in the by-user order), shuffled."""
+        sel = self.entries[self.entry_ptr[block] : self.entry_ptr[block + 1]]
+        return sel[rng.permutation(sel.shape[0])]
 
-    def histories(self, block, hist, count, norm, n_items):
-        """The block's users and their histories, as ``embedding_bag`` inputs."""
+    def histories(self, block, hist, count, norm, n_items, dense=None):
+        """The block's users and their histories (rows of ``dense`` if given)."""
         members = self.users_by_block[self.user_ptr[block] : self.user_ptr[block + 1]]
         block_users = torch.from_numpy(members)
-        sel = self.hu[self.hu_ptr[block] : self.hu_ptr[block + 1]]
-        gather_items = torch.from_numpy(hist.u_item[sel])
-        gather_norm = norm[torch.from_numpy(hist.u_user[sel])]
-        gather_offsets = torch.from_numpy(np.cumsum(count[members]) - count[members])
-        sel = self.hi[self.hi_ptr[block] : self.hi_ptr[block + 1]]
-        scatter_users = torch.from_numpy(self.local[hist.i_user[sel]])
-        scatter_offsets = torch.from_numpy(
-            np.searchsorted(hist.i_item[sel], np.arange(n_items)).astype(np.int64)
-        )
+        if dense is not None:
+            return _DenseBlockHistories(block_users, norm[block_users], dense[block_users])
+        sel = self.entries[self.entry_ptr[block] : self.entry_ptr[block + 1]]
+        entry_items, entry_users = hist.u_item[sel], hist.u_user[sel]
+        entry_norm = norm.numpy()[entry_users]
+        # the same entries ordered by item (a radix sort for up to 2**15 items)
+        item_dtype = np.int16 if n_items < 2**15 else np.int64
+        by_item = np.argsort(entry_items.astype(item_dtype), kind="stable")
+        per_item = np.bincount(entry_items, minlength=n_items)
         return _BlockHistories(
-            block_users, norm[block_users], gather_items, gather_norm, gather_offsets,
-            scatter_users, scatter_offsets,
+            block_users, norm[block_users], torch.from_numpy(entry_items),
+            torch.from_numpy(entry_norm), torch.from_numpy(np.cumsum(count[members]) - count[members]),
+            torch.from_numpy(self.local[entry_users[by_item]]), torch.from_numpy(entry_norm[by_item]),
+            torch.from_numpy(np.cumsum(per_item) - per_item),
         )
 
 
@@ -423,63 +532,39 @@ class _BlockHistories(NamedTuple):
     gather_norm: torch.Tensor
     gather_offsets: torch.Tensor
     scatter_users: torch.Tensor
+    scatter_norm: torch.Tensor
     scatter_offsets: torch.Tensor
 
+    def implicit(self, yj):
+        """``|N(u)|^-1/2 sum_{j in N(u)} y_j`` for the block's users."""
+        return torch.nn.functional.embedding_bag(
+            self.gather_items, yj, self.gather_offsets, mode="sum",
+            per_sample_weights=self.gather_norm,
+        )
 
-def _svdpp_batch(ul, i, r, block, params, mu, lr, reg, n_items):
-    """Apply one mini-batch's summed SVD++ updates to ``params`` in place.
+    def item_sums(self, per_user):
+        """For every item ``j``: ``sum over the block users u who rated j of
+        |N(u)|^-1/2 per_user[u]``."""
+        return torch.nn.functional.embedding_bag(
+            self.scatter_users, per_user, self.scatter_offsets, mode="sum",
+            per_sample_weights=self.scatter_norm,
+        )
 
-    ``ul`` are the batch's users as ids local to ``block``, ``i`` its items, ``r`` its
-    ratings. Returns the batch's errors.
-    """
-    embedding_bag = torch.nn.functional.embedding_bag
-    bu, bi, pu, qi, yj = params
-    block_users = block.users
-    n_local = block_users.shape[0]
-    implicit = embedding_bag(
-        block.gather_items, yj, block.gather_offsets, mode="sum",
-        per_sample_weights=block.gather_norm,
-    )
-    pu_b, bu_b = pu.index_select(0, block_users), bu.index_select(0, block_users)
-    user_vec = pu_b + implicit
-    q = qi.index_select(0, i)
-    uv = user_vec.index_select(0, ul)
-    estimate = bu_b.index_select(0, ul) + bi.index_select(0, i) + (uv * q).sum(1)
-    err = r - (mu + estimate)
-    count_u = torch.bincount(ul, minlength=n_local)
-    count_i = torch.bincount(i, minlength=n_items)
-    # per-user and per-item sums of e q_i and e (p_u + implicit): segment sums over the
-    # batch sorted by user, then by item
-    by_u, by_i = torch.argsort(ul), torch.argsort(i)
-    grad_u = embedding_bag(
-        i.index_select(0, by_u), qi, torch.cumsum(count_u, 0) - count_u,
-        mode="sum", per_sample_weights=err.index_select(0, by_u),
-    )
-    grad_i = embedding_bag(
-        ul.index_select(0, by_i), user_vec, torch.cumsum(count_i, 0) - count_i,
-        mode="sum", per_sample_weights=err.index_select(0, by_i),
-    )
-    count_u, count_i = count_u.to(torch.float32), count_i.to(torch.float32)
-    sum_u = torch.bincount(ul, weights=err, minlength=n_local).to(torch.float32)
-    sum_i = torch.bincount(i, weights=err, minlength=n_items).to(torch.float32)
-    # y_j: sums over the block users u who rated j of e q / sqrt|N(u)| and count_u
-    y_grad = embedding_bag(
-        block.scatter_users, grad_u * block.norm[:, None], block.scatter_offsets, mode="sum"
-    )
-    y_count = embedding_bag(
-        block.scatter_users, count_u[:, None], block.scatter_offsets, mode="sum"
-    ).squeeze(1)
-    # x += lr (sum of gradients - reg * count * x)
-    decay_u = 1.0 - lr["bu"] * reg["bu"] * count_u
-    bu.index_copy_(0, block_users, bu_b * decay_u + lr["bu"] * sum_u)
-    bi.mul_(1.0 - lr["bi"] * reg["bi"] * count_i).add_(sum_i, alpha=lr["bi"])
-    decay_u = (1.0 - lr["pu"] * reg["pu"] * count_u)[:, None]
-    pu.index_copy_(0, block_users, pu_b * decay_u + lr["pu"] * grad_u)
-    decay_i = (1.0 - lr["qi"] * reg["qi"] * count_i)[:, None]
-    qi.mul_(decay_i).add_(grad_i, alpha=lr["qi"])
-    decay_y = (1.0 - lr["yj"] * reg["yj"] * y_count)[:, None]
-    yj.mul_(decay_y).add_(y_grad, alpha=lr["yj"])
-    return err
+
+class _DenseBlockHistories(NamedTuple):
+    """A block's histories as rows of the dense matrix of :func:`_dense_histories` (dense
+    data, where matrix products cost less than per-rating gathers); same interface as
+    :class:`_BlockHistories`."""
+
+    users: torch.Tensor
+    norm: torch.Tensor
+    rated: torch.Tensor  # rating counts times |N(u)|^-1/2, block users x items
+
+    def implicit(self, yj):
+        return self.rated @ yj
+
+    def item_sums(self, per_user):
+        return self.rated.t() @ per_user
 
 
 def _svdpp_user_implicit(yj, count, hist):
@@ -655,11 +740,11 @@ class SVDpp(SVD):
     Surprise's ``SVDpp`` ones (including ``y_j += lr_yj (e q_i / sqrt|N(u)| - reg_yj y_j)``
     for every ``j`` in ``N(u)``), applied on mini-batches of ``batch_size``
     ratings with summed per-rating updates (float32 torch). Each epoch splits the users at
-    random into blocks of about ``25 * batch_size`` ratings (one block up to about 150K
-    ratings: then the batches are a random partition of all ratings) and cuts each block's
-    shuffled ratings into batches; the implicit term is gathered for the block's users
-    only, so training time grows linearly with the number of ratings. The initial factors
-    are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
+    random into blocks (3 on MovieLens 100K; blocks of about 48 batches' worth of the
+    ratings of a user at the 99th percentile of ratings per user, up to ``25 *
+    batch_size`` ratings) and cuts each block's shuffled ratings into batches; the
+    implicit term is gathered for the block's users only, so training time grows linearly
+    with the number of ratings. The initial factors are drawn as in Surprise. Ratings are scaled as in :class:`SVD` (``rating_scale_``);
     a diverging training raises :class:`NonFiniteTrainingError`.
 
     Fall-backs: an unknown user has no bias, factors nor implicit feedback (likewise for
@@ -692,8 +777,12 @@ class SVDpp(SVD):
     batch_size : int, default=4096
         Ratings per mini-batch (not a Surprise parameter). Larger batches are faster but
         less accurate: 8192 costs about 0.006 RMSE on MovieLens 100K. On dense data the
-        batches are smaller: at most 5 ratings per user of a block on average, since the
-        summed ``y_j`` updates of many ratings of the same users make SGD diverge.
+        batches are smaller (MovieLens 100K is not affected): a batch's summed ``y_j``
+        updates move each user's implicit term by the errors of every batch rating whose
+        user's history overlaps, so batches hold at most about 700 ratings' worth of
+        overlap (cosine similarity of the histories) for the mean user, at most 10 ratings
+        per item on average and, in expectation, at most 48 ratings of a user at the 99th
+        percentile of ratings per user; larger summed updates oscillate or diverge.
 
     Attributes
     ----------
