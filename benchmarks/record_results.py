@@ -158,6 +158,9 @@ SECTIONS = {
                         ("--dataset", "implicit"), environment=ONE_THREAD, cost="about 3 min"),
     "mafengwo": Section("Mafengwo: top-N for real groups from implicit feedback",
                         ("--dataset", "mafengwo"), environment=ONE_THREAD, cost="about 5 min"),
+    "mafengwo-validation": Section("Mafengwo: validation split of the train files (DMTL's ranking "
+                                   "defaults)", ("--dataset", "mafengwo", "--validation"),
+                                   environment=ONE_THREAD, cost="about 4 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
                      cost="about 75 min before the speed-ups"),

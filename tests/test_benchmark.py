@@ -169,3 +169,20 @@ def test_recording_a_section_replaces_its_figures_only(tmp_path, monkeypatch):
     assert (figures / "itm-rec-metrics.png").read_bytes() == b"new"
     assert not (figures / "itm-rec-dmtl_training_curves.png").exists()
     assert (figures / "itm-rec-ablation-metrics.png").read_bytes() == b"other section"
+
+
+@pytest.mark.realdata
+def test_mafengwo_validation_split_uses_train_files_only(data_home):
+    from grouprec_bench import mafengwo
+
+    data, u_train, u_held, u_neg, g_train, g_held, g_neg = mafengwo.validation_split(data_home)
+    users = data.user_interactions
+    assert len(u_train) + len(u_held) == len(users)
+    assert len(u_held) == (users.groupby("user_id").size() >= 2).sum()  # one per such user
+    assert not u_held["user_id"].duplicated().any()
+    assert len(g_train) + len(g_held) == len(data.group_interactions)
+    assert u_neg.shape == (len(u_held), 100) and g_neg.shape == (len(g_held), 100)
+    # nothing of the test files: the held-out rows are train rows
+    assert len(u_held.merge(users[["user_id", "item_id"]])) >= len(u_held)
+    test_pairs = set(zip(data.user_test["user_id"], data.user_test["item_id"]))
+    assert not test_pairs & set(zip(u_held["user_id"], u_held["item_id"]))

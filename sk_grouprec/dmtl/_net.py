@@ -252,7 +252,7 @@ def make_net(est, module, device, seed, tasks, n_rows):
         criterion=TaskCriterion(tasks),
         optimizer=optimizer,
         lr=float(est.lr),
-        optimizer__weight_decay=float(est.weight_decay),
+        optimizer__weight_decay=P.weight_decay(est),
         optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in no_decay],
         max_epochs=P.n_epochs(est),
         batch_size=batch_size,

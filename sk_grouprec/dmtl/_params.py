@@ -28,6 +28,13 @@ def n_epochs(estimator):
     return 15 if estimator.objective == "mse" else 30
 
 
+def weight_decay(estimator):
+    """``weight_decay``, or its default for the objective: 1.0 for "mse", 0.1 for ranking."""
+    if estimator.weight_decay is not None:
+        return float(estimator.weight_decay)
+    return 1.0 if estimator.objective == "mse" else 0.1
+
+
 def validate_params(estimator):
     """Run every check of ``estimator._parameter_constraints``, then the combination rule."""
     params = estimator.get_params(deep=False)
@@ -53,6 +60,11 @@ def check_fit_arguments(estimator, groups, X_group, y_group):
 
 def non_negative(value, name):
     check_non_negative(value, name)
+
+
+def none_or_non_negative(value, name):
+    if value is not None:
+        check_non_negative(value, name)
 
 
 def positive_int(value, name):
@@ -171,7 +183,7 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "use_dot_product": boolean,
     "use_implicit_feedback": boolean,
     "dropout": fraction(closed_low=True),
-    "weight_decay": non_negative,
+    "weight_decay": none_or_non_negative,
     "lr": positive,
     "lr_schedule": one_of("cosine", "constant"),
     "max_epochs": none_or_positive_int,

@@ -12,6 +12,17 @@ the dot product of the raw id embeddings and one item bias per task (user rows, 
 with ``w`` an item-conditioned attention over the members (or uniform). Training draws
 ``n_negatives`` negatives per positive each epoch (:mod:`sk_grouprec._negatives`, excluding
 the same user's or group's positives) and minimises the losses of :mod:`.tasks`.
+
+Two choices keep the training pairs like the pairs scored later (both chosen on a validation
+split of Mafengwo's train files):
+
+- *leave-one-out histories*: a training positive ``(u, i)`` is scored with ``i`` left out of
+  ``N(u)`` (and likewise for a group), so the model learns to rank an item from the rest of
+  the history, not from the item's own presence in it; ``predict`` scores a pair that is a
+  training positive the same way;
+- *group item offsets*: the group task scores ``e_i + d_i`` with its own offsets ``d_i`` and
+  does not move the shared ``e_i``, so an item seen only in group rows does not rise in every
+  member's individual ranking.
 """
 
 from __future__ import annotations
@@ -35,21 +46,32 @@ PREDICT_ROWS = 8192
 
 
 def _history(pairs_rows, pairs_items, n_rows, n_items):
+    """The rows' item sets as a binary sparse ``(n_rows, n_items)`` tensor, and their sizes."""
     m = sp.csr_matrix(
         (np.ones(len(pairs_rows), np.float32), (pairs_rows, pairs_items)), shape=(n_rows, n_items)
     )
     m.data[:] = 1.0  # duplicates count once
-    count = np.asarray(m.sum(1)).ravel()
-    m = (sp.diags(1 / np.sqrt(np.maximum(count, 1))) @ m).tocoo()
+    count = torch.as_tensor(np.asarray(m.sum(1)).ravel(), dtype=torch.float32)
+    m = m.tocoo()
     index = torch.as_tensor(np.vstack([m.row, m.col]), dtype=torch.long)
-    return torch.sparse_coo_tensor(index, torch.as_tensor(m.data, dtype=torch.float32),
-                                   (n_rows, n_items), check_invariants=False).coalesce()
+    matrix = torch.sparse_coo_tensor(index, torch.as_tensor(m.data, dtype=torch.float32),
+                                     (n_rows, n_items), check_invariants=False).coalesce()
+    return matrix, count
 
 
-def _pooled(history, table, rows):
+def _pooled(history, table, rows, left_out=None):
+    """``|N(r)|^-1/2 sum_{j in N(r)} y_j`` for each row ``r``; with ``left_out`` items (one per
+    row, in its row's set, or -1 for none), the same over ``N(r)`` without that item."""
+    matrix, count = history
     uniq, inverse = torch.unique(rows.reshape(-1), return_inverse=True)
-    pooled = torch.sparse.mm(torch.index_select(history, 0, uniq), table.weight)
-    return pooled[inverse].reshape(*rows.shape, -1)
+    total = torch.sparse.mm(torch.index_select(matrix, 0, uniq), table.weight)
+    total = total[inverse].reshape(*rows.shape, -1)
+    size = count[rows]
+    if left_out is not None:
+        drop = (left_out >= 0).float()
+        total = total - table(left_out.clamp(min=0)) * drop[..., None]
+        size = size - drop
+    return total * torch.rsqrt(size.clamp(min=1))[..., None]
 
 
 class RankingNetwork(nn.Module):
@@ -73,6 +95,8 @@ class RankingNetwork(nn.Module):
         self.head = nn.Linear(dim, 1)
         self.member_pooling = member_pooling
         self.mem_att = nn.Sequential(nn.Linear(2 * dim, dim), nn.Tanh(), nn.Linear(dim, 1))
+        self.group_item = nn.Embedding(n_items, dim)
+        nn.init.zeros_(self.group_item.weight)
         self.item_bias = nn.Embedding(n_items, 2)
         nn.init.zeros_(self.item_bias.weight)
         self.hist = user_history
@@ -83,10 +107,10 @@ class RankingNetwork(nn.Module):
             if table is not None:
                 nn.init.normal_(table.weight, std=0.01)
 
-    def user_side(self, users):
+    def user_side(self, users, left_out=None):
         e = self.user_emb(users)
         if self.hist is not None:
-            e = e + _pooled(self.hist, self.implicit, users)
+            e = e + _pooled(self.hist, self.implicit, users, left_out)
         return self.user_tower(e), e
 
     def combine(self, h_u, e_u, h_i, e_i, items, task):
@@ -96,9 +120,10 @@ class RankingNetwork(nn.Module):
         z = self.shared(torch.cat([h_u, h_ai], -1))
         return self.head(z).squeeze(-1) + (e_u * e_i).sum(-1) + self.item_bias(items)[..., task]
 
-    def user_scores(self, users, items):
-        """Scores ``(B, C)`` of candidate items ``(B, C)`` for users ``(B,)``."""
-        h_u, e_u = self.user_side(users)
+    def user_scores(self, users, items, left_out=None):
+        """Scores ``(B, C)`` of candidate items ``(B, C)`` for users ``(B,)``; ``left_out``: an
+        item ``(B,)`` of each user's history to leave out of it (its training positive)."""
+        h_u, e_u = self.user_side(users, left_out)
         e_i = self.item_emb(items)
         h_i = self.item_tower(e_i)
         n = items.shape[1]
@@ -117,9 +142,10 @@ class RankingNetwork(nn.Module):
         logits = self.mem_att[2](a).squeeze(-1).masked_fill(~mask[:, None, :], float("-inf"))
         return torch.softmax(logits, -1)
 
-    def group_scores(self, groups, members, mask, items, return_weights=False):
+    def group_scores(self, groups, members, mask, items, return_weights=False, left_out=None):
         """Scores ``(B, C)`` of candidate items for groups ``(B,)`` with members ``(B, M)``."""
-        e_i = self.item_emb(items)
+        # the group task moves its own item offsets, not the items' shared embeddings
+        e_i = self.item_emb(items).detach() + self.group_item(items)
         h_i = self.item_tower(e_i)
         n = items.shape[1]
         h_m, e_m = self.user_side(members)
@@ -128,7 +154,7 @@ class RankingNetwork(nn.Module):
         if self.group_emb is not None:
             own = self.group_emb(groups)
             if self.ghist is not None:
-                own = own + _pooled(self.ghist, self.gimplicit, groups)
+                own = own + _pooled(self.ghist, self.gimplicit, groups, left_out)
             h = h + self.user_tower(own)[:, None]
             e = e + own[:, None]
         scores = self.combine(h.expand(-1, n, -1), e.expand(-1, n, -1), h_i, e_i, items, 1)
@@ -154,30 +180,36 @@ def member_table(group_index, user_index, groups):
     return torch.as_tensor(members), torch.as_tensor(mask)
 
 
-def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
+def _group_rows(est, groups, X_group):
+    """Index the natural groups (members, and ``_group_rated`` from ``X_group``): the group
+    and item indices of the distinct group positives (``None`` without ``X_group``) and the
+    number of groups."""
+    if groups is None:
+        return None, None, 0
+    est._natural_index = IdIndex(groups["group_id"])
+    n_groups = len(est._natural_index)
+    est._members, est._member_mask = member_table(est._natural_index, est.user_index_, groups)
+    if X_group is None:
+        return None, None, n_groups
+    g_rows = est._natural_index.transform(X_group["group_id"])
+    g_items = est.item_index_.transform(X_group["item_id"])
+    if (g_rows < 0).any() or (g_items < 0).any():
+        raise ValueError(f"{type(est).__name__}: X_group has group ids missing from `groups`.")
+    pairs = pd.DataFrame({"g": g_rows, "i": g_items}).drop_duplicates()
+    g_rows, g_items = pairs["g"].to_numpy(), pairs["i"].to_numpy()
+    est._group_rated = sp.csr_matrix(
+        (np.ones(len(g_rows), dtype=bool), (g_rows, g_items)), shape=(n_groups, est.n_items_)
+    )
+    return g_rows, g_items, n_groups
+
+
+def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay, seed):
     """Train the ranking network of ``est`` on positive pairs (and natural-group rows)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_users, n_items = est.n_users_, est.n_items_
     natural = X_group is not None
-    g_rows = g_items = None
-    n_groups = 0
-    if groups is not None:
-        est._natural_index = IdIndex(groups["group_id"])
-        n_groups = len(est._natural_index)
-        est._members, est._member_mask = member_table(est._natural_index, est.user_index_, groups)
-    if natural:
-        g_rows = est._natural_index.transform(X_group["group_id"])
-        g_items = est.item_index_.transform(X_group["item_id"])
-        if (g_rows < 0).any() or (g_items < 0).any():
-            raise ValueError(
-                f"{type(est).__name__}: X_group has group ids missing from `groups`."
-            )
-        pairs = pd.DataFrame({"g": g_rows, "i": g_items}).drop_duplicates()
-        g_rows, g_items = pairs["g"].to_numpy(), pairs["i"].to_numpy()
-        est._group_rated = sp.csr_matrix(
-            (np.ones(len(g_rows), dtype=bool), (g_rows, g_items)), shape=(n_groups, n_items)
-        )
+    g_rows, g_items, n_groups = _group_rows(est, groups, X_group)
     history = _history(users, items, n_users, n_items) if est.use_implicit_feedback else None
     ghistory = None
     if natural and est.group_embedding and est.use_implicit_feedback:
@@ -188,7 +220,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
         member_pooling=est.member_pooling, use_attention=est.use_attention,
         user_history=history, group_history=ghistory,
     )
-    opt = torch.optim.AdamW(net.parameters(), lr=est.lr, weight_decay=est.weight_decay)
+    opt = torch.optim.AdamW(net.parameters(), lr=est.lr, weight_decay=weight_decay)
     sched = None
     if est.lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, max_epochs))
@@ -221,7 +253,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
         for b, ub in enumerate(u_batches):
             u = torch.as_tensor(users[ub])
             cand = torch.as_tensor(np.column_stack([items[ub], u_neg[ub]]))
-            s = net.user_scores(u, cand)
+            s = net.user_scores(u, cand, left_out=cand[:, 0])
             loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective)
             loss = loss_rec
             total["rec"] += loss_rec.item()
@@ -229,7 +261,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, seed):
                 gb = g_batches[b]
                 g = torch.as_tensor(g_rows[gb])
                 cand = torch.as_tensor(np.column_stack([g_items[gb], g_neg[gb]]))
-                s = net.group_scores(g, members[g], mask[g], cand)
+                s = net.group_scores(g, members[g], mask[g], cand, left_out=cand[:, 0])
                 loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective)
                 loss = loss + est.lambda_group * loss_group
                 total["group"] += loss_group.item()
@@ -257,16 +289,27 @@ def fallback(popularity, items):
     return np.where(items >= 0, popularity[np.maximum(items, 0)], 0.0)
 
 
+def _left_out(rated, rows, items):
+    """``items`` where the pair is in ``rated`` (a training positive), else -1."""
+    if rated is None:
+        return None
+    seen = np.asarray(rated[rows, items]).ravel().astype(bool)
+    return torch.as_tensor(np.where(seen, items, -1))
+
+
 @torch.no_grad()
-def user_scores(net, users, items, popularity):
-    """Scores of the pairs ``(users[k], items[k])``; unknown pairs: :func:`fallback`."""
+def user_scores(net, users, items, popularity, rated=None):
+    """Scores of the pairs ``(users[k], items[k])``; unknown pairs: :func:`fallback`. A pair
+    in ``rated`` (a training positive) is scored as in training, its item left out of the
+    user's history."""
     out = fallback(popularity, items)
     known = np.flatnonzero((users >= 0) & (items >= 0))
     for s in range(0, known.shape[0], PREDICT_ROWS):
         rows = known[s: s + PREDICT_ROWS]
         u = torch.as_tensor(users[rows])
         i = torch.as_tensor(items[rows])[:, None]
-        out[rows] = net.user_scores(u, i)[:, 0].numpy()
+        left_out = _left_out(rated, users[rows], items[rows])
+        out[rows] = net.user_scores(u, i, left_out=left_out)[:, 0].numpy()
     return out
 
 
@@ -292,13 +335,6 @@ def group_score_grid(net, members, mask, groups, items):
     g = torch.as_tensor(groups)
     cand = torch.as_tensor(items)[None].expand(len(groups), -1)
     return net.group_scores(g, members[g], mask[g], cand).numpy().astype(np.float64)
-
-
-@torch.no_grad()
-def user_score_grid(net, users, items):
-    u = torch.as_tensor(users)
-    cand = torch.as_tensor(items)[None].expand(len(users), -1)
-    return net.user_scores(u, cand).numpy().astype(np.float64)
 
 
 def fit_estimator(est, X, y, groups, X_group, y_group):
@@ -350,7 +386,8 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
     with torch.random.fork_rng():
         net, rows = fit_ranking(est, users, items, groups, X_group,
-                                max_epochs=_params.n_epochs(est), seed=seed)
+                                max_epochs=_params.n_epochs(est),
+                                weight_decay=_params.weight_decay(est), seed=seed)
     est.natural_groups_ = (
         est._natural_index.ids.to_numpy() if groups is not None else np.array([])
     )
