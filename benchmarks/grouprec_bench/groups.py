@@ -19,21 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
-from sk_grouprec import GroupAggregator
+from sk_grouprec import GroupAggregator, aggregation
 
 from . import models as registry
 from . import report
 from .evaluate import THRESHOLD, rating_metrics
 
-STRATEGIES = (
-    "average",
-    "least_misery",
-    "most_pleasure",
-    "multiplicative",
-    "borda",
-    "approval",
-    "average_without_misery",
-)
+STRATEGIES = aggregation.STRATEGIES  # every strategy, in the package's order
 #: DMTL's group predictions (member attention), trained with the training groups' ratings
 #: and, for reference, from the membership alone (a group is then its members' pooled
 #: representation, as for a group with no rating history)
