@@ -133,7 +133,7 @@ def test_threshold_without_y_raises():
         ranker(positive_threshold=3).fit(X)
 
 
-def test_leave_one_out_history_matches_a_refit_free_recomputation():
+def test_leave_one_out_history_by_hand():
     import torch
 
     from sk_grouprec.dmtl._ranking import _history, _pooled

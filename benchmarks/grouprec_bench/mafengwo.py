@@ -165,6 +165,14 @@ VALIDATION_SETTINGS = {
 }
 
 
+VALIDATION_PROTOCOL = (
+    "Train files only (validation_split): one random training interaction held out per user "
+    "and per group with at least two; 100 negatives per case drawn uniformly with replacement "
+    "from the whole catalogue, like the published ones (training items of the same user not "
+    "excluded); sampled HR/NDCG, ties against. One torch thread, seed 0."
+)
+
+
 def validation_split(data_home=None, seed=SEED, n_negatives=100):
     """Validation cases carved from the train files, drawn like the published test cases.
 
@@ -173,6 +181,10 @@ def validation_split(data_home=None, seed=SEED, n_negatives=100):
     ``n_negatives`` items drawn uniformly with replacement from the whole catalogue, as the
     published negatives are: the user's other training items are *not* excluded (about 72% of
     the published user test lines list some of them), nor items seen only in group rows.
+
+    Unlike :func:`.implicit_compare.mafengwo_validation_split` (users only, negatives among
+    the user's unseen items, the split the top-N baselines were tuned on), these negatives
+    look like the test files' and rank the baselines in the test files' order.
 
     Returns ``(data, user_train, user_held, user_negatives, group_train, group_held,
     group_negatives)``.
@@ -247,14 +259,6 @@ def plot_hr_curves(curves, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-VALIDATION_PROTOCOL = (
-    "Train files only (validation_split): one random training interaction held out per user "
-    "and per group with at least two; 100 negatives per case drawn uniformly with replacement "
-    "from the whole catalogue, like the published ones (training items of the same user not "
-    "excluded); sampled HR/NDCG, ties against. One torch thread, seed 0."
-)
 
 
 def run(args, output):
