@@ -163,7 +163,10 @@ SECTIONS = {
                                    environment=ONE_THREAD, cost="about 4 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
-                     cost="about 75 min before the speed-ups"),
+                     cost="about 15 min"),
+    "scale-batching": Section("Scale: DMTL's automatic batch size on held-out synthetic ratings",
+                              ("--dataset", "scale", "--batching"), environment=ONE_THREAD,
+                              cost="about 3 min"),
 }
 
 INTRO = """# Benchmark results

@@ -12,6 +12,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --models "DMTL[sharing=mmoe,lambda_profile=0.5],SVDpp"
     python benchmarks/run.py --dataset scale            # fit time against 100K, 1M, 5M ratings
     python benchmarks/run.py --dataset scale --sizes 20000,100000 --surprise-sizes 20000
+    python benchmarks/run.py --dataset scale --batching  # DMTL's automatic batch size, held out
     python benchmarks/run.py --dataset implicit         # top-N baselines beside `implicit`
     python benchmarks/run.py --dataset mafengwo         # real groups, implicit feedback, top-N
     python benchmarks/run.py --dataset mafengwo --validation  # how DMTL's ranking defaults were chosen
@@ -68,6 +69,9 @@ def scale_arguments(parser):
                        help="sizes at which Surprise's SVD++ runs beside ours (default "
                             "100000,1000000; empty: never)")
     group.add_argument("--threads", type=int, default=1, help="torch threads per fit (default 1)")
+    group.add_argument("--batching", action="store_true",
+                       help="instead: held-out RMSE and speed of DMTL's automatic batch size at "
+                            "the second of --sizes (default 1,000,000 ratings)")
 
 
 def mafengwo_arguments(parser):

@@ -96,7 +96,7 @@ def test_bce_and_y_none_and_threshold():
 
 def test_default_epochs_depend_on_objective():
     X, _, _ = make_planted_groups(n_groups=4)
-    assert len(ranker(max_epochs=None, hidden_size=2, embedding_size=2).fit(X).history_) == 30
+    assert len(ranker(max_epochs=None, hidden_size=2, embedding_size=2).fit(X).history_) == 50
     y = np.full(len(X), 3.0)
     mse = GroupDMTLRecommender(lambda_profile=0, hidden_size=2, embedding_size=2).fit(X, y)
     assert len(mse.history_) == 15

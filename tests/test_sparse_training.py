@@ -2,12 +2,13 @@
 the row-lazy AdamW, user-blocked and sharded batches."""
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from sk_grouprec.dmtl._batching import ShardedBatchIterator, user_blocked_order
+from sk_grouprec.dmtl._batching import ShardedBatchIterator, UserBlocks, user_blocked_order
 from sk_grouprec.dmtl._optim import SparseAdamW
 from sk_grouprec.dmtl._sparse import bag_sum, row_lookup
 from sk_grouprec.dmtl.network import DMTLNetwork, EntityTower
@@ -158,6 +159,55 @@ def test_user_blocked_order_is_a_permutation_with_short_user_runs():
     assert not torch.equal(order, user_blocked_order(users, 16, g))
 
 
+def test_user_blocks_shuffle_within_users_and_reorder_blocks_each_epoch():
+    g = torch.Generator().manual_seed(1)
+    users = torch.randint(0, 30, (3000,), generator=g)
+    blocks = UserBlocks(users, 8)
+    first, second = blocks.order(g), blocks.order(g)
+    for order in (first, second):
+        assert torch.equal(torch.sort(order).values, torch.arange(3000))
+        # every run of 8 rows that starts a block belongs to one user
+        changes = int((users[order][1:] != users[order][:-1]).sum())
+        assert changes < blocks.block_start.shape[0]
+    assert not torch.equal(first, second)
+    # the rows of a user are not always in the same blocks (shuffled within users)
+    user0 = [torch.nonzero(users[o] == 0).squeeze(1) for o in (first, second)]
+    assert not torch.equal(first[user0[0]].sort().values[:8], second[user0[1]][:8].sort().values)
+
+
+def test_training_epochs_see_different_batch_orders():
+    from sk_grouprec.dmtl._net import DMTLNet, InteractionDataset
+
+    seen = []
+
+    class Recording(ShardedBatchIterator):
+        def __iter__(self):
+            batches = list(super().__iter__())
+            seen.append(torch.cat([x["row"] for x, _ in batches]))
+            return iter(batches)
+
+    net = DMTLNet(
+        _RowModule, criterion=torch.nn.MSELoss, max_epochs=3, batch_size=10,
+        iterator_train=Recording, iterator_train__shuffle=True, iterator_train__seed=0,
+        train_split=None, verbose=0,
+    )
+    net.get_loss = lambda y_pred, y_true, X=None, training=False: ((y_pred - y_true) ** 2).mean()
+    rows = _Rows(40)
+    net.fit(InteractionDataset(rows.inputs, rows.target), None)
+    assert len(seen) == 3
+    assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+
+
+class _RowModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.task_weighting = SimpleNamespace(needs_custom_backward=False)
+
+    def forward(self, user, row):
+        return self.w * row.float()
+
+
 class _Rows:
     def __init__(self, n):
         self.inputs = {"user": torch.arange(n) % 7, "row": torch.arange(n)}
@@ -256,6 +306,6 @@ def test_auto_batch_size_follows_the_data():
         batch_size = "auto"
 
     assert batching(Est, 80_000) == (1024, 1)
-    assert batching(Est, 1_000_000) == (4096, 32)
+    assert batching(Est, 1_000_000) == (8192, 32)
     Est.batch_size = 512
     assert batching(Est, 1_000_000) == (512, 1)

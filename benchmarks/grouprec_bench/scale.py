@@ -236,7 +236,12 @@ def protocol_text(seed, threads):
 
 def run(args, output):
     """``--dataset scale``: every model at every size of ``--sizes``; write the table, the
-    log-log plot ``fit_time.png`` and ``scale.csv`` under ``output``."""
+    log-log plot ``fit_time.png`` and ``scale.csv`` under ``output``. With ``--batching``:
+    the automatic batch size check of :mod:`.scale_batching` instead."""
+    if getattr(args, "batching", False):
+        from . import scale_batching
+
+        return scale_batching.run(args, output)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     surprise_sizes = {int(s) for s in args.surprise_sizes.split(",") if s}
     models = args.models if args.models_given else list(SCALE_MODELS)

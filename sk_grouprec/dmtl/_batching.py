@@ -18,12 +18,15 @@ adds two things to a plain shuffled iterator:
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import torch
 
-#: training rows up to which the automatic batching is the plain 1024-row shuffle
-AUTO_BATCH_ROWS = 250_000
+#: training rows around which the automatic batching leaves the plain 1024-row shuffle;
+#: chosen on held-out synthetic ratings (``benchmarks/run.py --dataset scale --batching``):
+#: at a million ratings, 8,192-row batches gave a lower held-out RMSE than 4,096 and faster epochs
+AUTO_BATCH_ROWS = 125_000
 AUTO_MAX_BATCH = 16_384
 AUTO_MAX_USER_BLOCK = 32
 
@@ -31,9 +34,9 @@ AUTO_MAX_USER_BLOCK = 32
 def auto_batching(n_rows):
     """``(batch_size, user_block)`` for ``n_rows`` training rows.
 
-    Up to about 350,000 rows: 1,024-row batches of fully shuffled rows (what MovieLens-size
+    Up to about 175,000 rows: 1,024-row batches of fully shuffled rows (what MovieLens-size
     data is tuned for). Beyond, the batch doubles with each doubling of the data
-    (``1024 * 2^round(log2(n_rows / 250,000))``, at most 16,384: 4,096 at a million rows)
+    (``1024 * 2^round(log2(n_rows / 125,000))``, at most 16,384: 8,192 at a million rows)
     and rows come in user blocks of ``min(32, batch_size // 128)`` rows, so that per-step
     overheads and the per-user implicit-feedback gathers are shared by more rows: the cost
     per rating then falls, instead of rising, as the data grows.
@@ -42,7 +45,7 @@ def auto_batching(n_rows):
     --------
     >>> from sk_grouprec.dmtl._batching import auto_batching
     >>> [auto_batching(n) for n in (80_000, 1_000_000, 5_000_000)]
-    [(1024, 1), (4096, 32), (16384, 32)]
+    [(1024, 1), (8192, 32), (16384, 32)]
     """
     factor = 2 ** max(0, round(math.log2(max(n_rows, 1) / AUTO_BATCH_ROWS)))
     batch_size = min(AUTO_MAX_BATCH, 1024 * factor)
@@ -50,8 +53,80 @@ def auto_batching(n_rows):
     return batch_size, user_block
 
 
+def sorted_by_user(inputs, target):
+    """``inputs`` (dict of tensors) and ``target`` with their rows sorted by user (stable).
+
+    The training rows' storage order does not change what is learned, only where a batch's
+    rows lie in memory: sorted by user, the rows of a user block are neighbours, and slicing
+    a batch reads a few hundred short runs instead of one random row per training row.
+    """
+    order = torch.argsort(inputs["user"], stable=True)
+    return {k: v[order] for k, v in inputs.items()}, target[order.numpy()]
+
+
+class UserBlocks:
+    """The fixed part of user-blocked shuffling, computed once per dataset.
+
+    Rows sorted by user (stable) fill consecutive *positions*; the positions of a user cut
+    into blocks of ``block`` consecutive positions. Only which of a user's rows sits at which
+    of its positions, and the order of the blocks, change from epoch to epoch
+    (:meth:`order`), so an epoch costs one sort of random keys and a few gathers.
+
+    Parameters
+    ----------
+    users : LongTensor of shape (n_rows,)
+        User index of each row.
+    block : int
+        Rows per block (at least 2).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_grouprec.dmtl._batching import UserBlocks
+    >>> users = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
+    >>> order = UserBlocks(users, 2).order(torch.Generator().manual_seed(0))
+    >>> sorted(order.tolist())
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    >>> [len(set(users[order[i : i + 2]].tolist())) for i in range(0, 8, 2)]
+    [1, 1, 1, 1]
+    """
+
+    def __init__(self, users, block):
+        n = users.shape[0]
+        self.block = int(block)
+        self.by_user = torch.argsort(users, stable=True)
+        sorted_users = users[self.by_user]
+        starts = torch.ones(n, dtype=torch.bool)
+        starts[1:] = sorted_users[1:] != sorted_users[:-1]
+        first = torch.nonzero(starts).squeeze(1)
+        lengths = torch.diff(first, append=torch.tensor([n]))
+        # segment number of each position: shuffling within users sorts (segment, random)
+        self.segment = torch.repeat_interleave(torch.arange(first.shape[0]), lengths)
+        rank_in_user = torch.arange(n) - torch.repeat_interleave(first, lengths)
+        # blocks are runs of consecutive positions: their starts and lengths
+        block_start = torch.nonzero((rank_in_user % block) == 0).squeeze(1)
+        self.block_start = block_start
+        self.block_length = torch.diff(block_start, append=torch.tensor([n]))
+
+    def order(self, generator):
+        """A random permutation of the rows that keeps each block's rows together."""
+        n = self.segment.shape[0]
+        if n == 0:
+            return self.by_user
+        keys = (self.segment << 31) | torch.randint(0, 1 << 31, (n,), generator=generator)
+        within = self.by_user[torch.argsort(keys)]
+        chosen = torch.randperm(self.block_start.shape[0], generator=generator)
+        starts, lengths = self.block_start[chosen], self.block_length[chosen]
+        offsets = torch.cumsum(lengths, 0) - lengths
+        positions = torch.arange(n) + torch.repeat_interleave(starts - offsets, lengths)
+        return within[positions]
+
+
 def user_blocked_order(users, block, generator):
     """A permutation of ``range(len(users))`` that keeps rows of a user in blocks.
+
+    Each user's rows, in random order, are cut into blocks of ``block`` rows; the blocks come
+    in random order. :class:`UserBlocks` keeps the parts that do not change between epochs.
 
     Parameters
     ----------
@@ -76,23 +151,13 @@ def user_blocked_order(users, block, generator):
     >>> [len(set(users[order[i : i + 2]].tolist())) for i in range(0, 8, 2)]
     [1, 1, 1, 1]
     """
-    n = users.shape[0]
-    shuffled = torch.randperm(n, generator=generator)
-    if block <= 1 or n == 0:
-        return shuffled
-    # rows grouped by user, in random order within each user
-    by_user = shuffled[torch.argsort(users[shuffled], stable=True)]
-    sorted_users = users[by_user]
-    starts = torch.ones(n, dtype=torch.bool)
-    starts[1:] = sorted_users[1:] != sorted_users[:-1]
-    first = torch.nonzero(starts).squeeze(1)
-    lengths = torch.diff(first, append=torch.tensor([n]))
-    rank_in_user = torch.arange(n) - torch.repeat_interleave(first, lengths)
-    blocks_per_user = (lengths + block - 1) // block
-    block_offset = torch.cumsum(blocks_per_user, 0) - blocks_per_user
-    block_id = torch.repeat_interleave(block_offset, lengths) + rank_in_user // block
-    priority = torch.randperm(int(blocks_per_user.sum()), generator=generator)
-    return by_user[torch.argsort(priority[block_id], stable=True)]
+    if block <= 1 or users.shape[0] == 0:
+        return torch.randperm(users.shape[0], generator=generator)
+    return UserBlocks(users, block).order(generator)
+
+
+#: :class:`UserBlocks` of the datasets being trained on (dropped with the dataset)
+_USER_BLOCKS = weakref.WeakKeyDictionary()
 
 
 class ShardedBatchIterator:
@@ -107,7 +172,9 @@ class ShardedBatchIterator:
     shuffle : bool, default=False
         A new random order each epoch; otherwise row order (blocks and shards unused).
     seed : int, optional
-        Seeds the iterator's own generator (the same on every process).
+        Seeds the iterator's own generator (the same on every process). skorch makes the
+        iterator once per fit, so the generator runs on from epoch to epoch: each epoch
+        has its own order.
     user_block : int, default=1
         Rows per user block when shuffling (see the module docstring); needs a ``"user"``
         input.
@@ -146,6 +213,7 @@ class ShardedBatchIterator:
         rank=0,
         device=None,
     ):
+        self.dataset = dataset
         if isinstance(dataset, torch.utils.data.Subset):
             self.base = dataset.dataset
             self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
@@ -177,13 +245,22 @@ class ShardedBatchIterator:
         if not self.shuffle:
             order = torch.arange(n)
         elif self.user_block > 1:
-            users = self.base.inputs["user"]
-            if self.rows is not None:
-                users = users[self.rows]
-            order = user_blocked_order(users, self.user_block, self.generator)
+            order = self._user_blocks().order(self.generator)
         else:
             order = torch.randperm(n, generator=self.generator)
         return order if self.rows is None else self.rows[order]
+
+    def _user_blocks(self):
+        # the iterator is made anew each epoch; the blocks' fixed part is kept per dataset
+        key = self.base if self.rows is None else self.dataset
+        cached = _USER_BLOCKS.get(key)
+        if cached is None or cached.block != self.user_block:
+            users = self.base.inputs["user"]
+            if self.rows is not None:
+                users = users[self.rows]
+            cached = UserBlocks(users, self.user_block)
+            _USER_BLOCKS[key] = cached
+        return cached
 
     def __iter__(self):
         order = self._order()

@@ -22,10 +22,10 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 
 def n_epochs(estimator):
-    """``max_epochs``, or its default for the objective: 15 for "mse", 30 for ranking."""
+    """``max_epochs``, or its default for the objective: 15 for "mse", 50 for ranking."""
     if estimator.max_epochs is not None:
         return int(estimator.max_epochs)
-    return 15 if estimator.objective == "mse" else 30
+    return 15 if estimator.objective == "mse" else 50
 
 
 def weight_decay(estimator):

@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .._base import IdIndex, _unique
 from .._implicit import positive_interactions
@@ -46,25 +47,26 @@ PREDICT_ROWS = 8192
 
 
 def _history(pairs_rows, pairs_items, n_rows, n_items):
-    """The rows' item sets as a binary sparse ``(n_rows, n_items)`` tensor, and their sizes."""
+    """The rows' item sets in CSR form ``(indptr, items, sizes)`` (duplicates count once)."""
     m = sp.csr_matrix(
         (np.ones(len(pairs_rows), np.float32), (pairs_rows, pairs_items)), shape=(n_rows, n_items)
     )
-    m.data[:] = 1.0  # duplicates count once
-    count = torch.as_tensor(np.asarray(m.sum(1)).ravel(), dtype=torch.float32)
-    m = m.tocoo()
-    index = torch.as_tensor(np.vstack([m.row, m.col]), dtype=torch.long)
-    matrix = torch.sparse_coo_tensor(index, torch.as_tensor(m.data, dtype=torch.float32),
-                                     (n_rows, n_items), check_invariants=False).coalesce()
-    return matrix, count
+    m.sum_duplicates()
+    indptr = torch.as_tensor(m.indptr.astype(np.int64))
+    return indptr, torch.as_tensor(m.indices.astype(np.int64)), torch.diff(indptr).float()
 
 
 def _pooled(history, table, rows, left_out=None):
     """``|N(r)|^-1/2 sum_{j in N(r)} y_j`` for each row ``r``; with ``left_out`` items (one per
-    row, in its row's set, or -1 for none), the same over ``N(r)`` without that item."""
-    matrix, count = history
+    row, in its row's set, or -1 for none), the same over ``N(r)`` without that item. The sums
+    are taken once per distinct row, over those rows' histories only."""
+    indptr, columns, count = history
     uniq, inverse = torch.unique(rows.reshape(-1), return_inverse=True)
-    total = torch.sparse.mm(torch.index_select(matrix, 0, uniq), table.weight)
+    starts = indptr[uniq]
+    lengths = indptr[uniq + 1] - starts
+    offsets = torch.cumsum(lengths, 0) - lengths
+    positions = torch.arange(int(lengths.sum())) + torch.repeat_interleave(starts - offsets, lengths)
+    total = F.embedding_bag(columns[positions], table.weight, offsets, mode="sum")
     total = total[inverse].reshape(*rows.shape, -1)
     size = count[rows]
     if left_out is not None:
@@ -130,12 +132,14 @@ class RankingNetwork(nn.Module):
         return self.combine(h_u[:, None].expand(-1, n, -1), e_u[:, None].expand(-1, n, -1),
                             h_i, e_i, items, 0)
 
-    def member_weights(self, members, mask, h_i):
-        """Weights ``(B, C, M)`` of the members for each candidate item."""
+    def member_weights(self, members, mask, h_i, h_m=None):
+        """Weights ``(B, C, M)`` of the members for each candidate item (``h_m``: the members'
+        tower outputs, when the caller has them)."""
         if self.member_pooling == "mean":
             w = mask.float() / mask.float().sum(1, keepdim=True)
             return w[:, None, :].expand(-1, h_i.shape[1], -1)
-        h_m, _ = self.user_side(members)
+        if h_m is None:
+            h_m, _ = self.user_side(members)
         first = self.mem_att[0]
         w_m, w_i = first.weight[:, : self.dim], first.weight[:, self.dim:]
         a = torch.tanh((h_m @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[:, :, None])
@@ -149,7 +153,7 @@ class RankingNetwork(nn.Module):
         h_i = self.item_tower(e_i)
         n = items.shape[1]
         h_m, e_m = self.user_side(members)
-        w = self.member_weights(members, mask, h_i)
+        w = self.member_weights(members, mask, h_i, h_m)
         h, e = w @ h_m, w @ e_m
         if self.group_emb is not None:
             own = self.group_emb(groups)

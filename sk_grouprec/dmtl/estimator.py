@@ -23,7 +23,8 @@ from .._implicit import BaseScoreRecommender
 from .._validation import check_interactions
 from . import _group_rating, _inputs, _ranking
 from . import _params as P
-from ._net import InteractionDataset, build_module, make_net, module_tables
+from ._batching import sorted_by_user
+from ._net import InteractionDataset, batching, build_module, make_net, module_tables
 from .tasks import dmtl_tasks
 
 _GLOBAL_RNG_LOCK = threading.Lock()
@@ -93,11 +94,11 @@ class GroupDMTLRecommender(BaseRecommender):
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs`` epochs.
     max_epochs : int or None, default=None
         Number of epochs (fewer with early stopping). ``None``: 15 with ``objective="mse"``,
-        30 with a ranking objective (chosen on a validation split of Mafengwo's train files).
+        50 with a ranking objective (chosen on a validation split of Mafengwo's train files).
     batch_size : int or "auto", default="auto"
-        Mini-batch size. ``"auto"``: 1024 (rows fully shuffled) up to about 350,000 training
+        Mini-batch size. ``"auto"``: 1024 (rows fully shuffled) up to about 175,000 training
         rows; beyond, larger batches of user blocks, so the time per rating falls as the
-        data grows (4,096 at a million rows, at most 16,384; see :ref:`scaling`).
+        data grows (8,192 at a million rows, at most 16,384; see :ref:`scaling`).
     optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
         ``"adamw"`` trains the embedding tables with sparse gradients and a row-wise AdamW,
         except with ``task_weighting="gradnorm"``/``"pmtrec"`` and in data-parallel runs
@@ -351,6 +352,8 @@ class GroupDMTLRecommender(BaseRecommender):
         inputs, target, members = _inputs.attach_natural_groups(
             self, groups, X_group, y_group, inputs, target
         )
+        if batching(self, target.shape[0])[1] > 1:
+            inputs, target = sorted_by_user(inputs, target)
         tables = module_tables(self, X, users, items)
         cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
         # The seed goes through torch's global generator (weight initialisation, dropout):
