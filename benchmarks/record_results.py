@@ -160,7 +160,10 @@ SECTIONS = {
                         ("--dataset", "mafengwo"), environment=ONE_THREAD, cost="about 5 min"),
     "mafengwo-validation": Section("Mafengwo: validation split of the train files (DMTL's ranking "
                                    "defaults)", ("--dataset", "mafengwo", "--validation"),
-                                   environment=ONE_THREAD, cost="about 4 min"),
+                                   environment=ONE_THREAD, cost="about 10 min"),
+    "mafengwo-seeds": Section("Mafengwo: the default ranking DMTL over model seeds",
+                              ("--dataset", "mafengwo", "--seeds", "0,1,2,3"),
+                              environment=ONE_THREAD, cost="about 4 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
                      cost="about 15 min"),

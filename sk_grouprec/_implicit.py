@@ -140,8 +140,10 @@ class BaseScoreRecommender(BaseRecommender):
     - an unknown user gets each item's popularity (``item_popularity_``: the fraction of
       training users with the item as a positive), so an unknown user is recommended the
       most popular items;
-    - a known user and an unknown item get ``0.0``: the score of an item with no evidence
-      (no factors, no neighbours, no count).
+    - a known user and an unknown item get the user's lowest score over the catalogue minus
+      one, so the item ranks below every item seen at fit time. Scores of factor models have
+      no fixed origin; a fixed value such as 0 would land at a seed-dependent place among
+      them.
 
     ``recommend`` ranks by these scores and leaves out the user's training positives;
     ``score`` is the full-catalogue hit rate at 10 (see :meth:`score`).
@@ -209,7 +211,7 @@ class BaseScoreRecommender(BaseRecommender):
         -------
         scores : ndarray of shape (n_interactions,), dtype float64
             Scores, comparable among the items of one user; unknown users get the items'
-            popularity, unknown items of a known user ``0.0``.
+            popularity, an unknown item of a known user ranks below all known items.
         """
         check_is_fitted(self, "user_index_")
         X = check_interactions(
@@ -231,7 +233,21 @@ class BaseScoreRecommender(BaseRecommender):
         both = known_user & (items >= 0)
         if both.any():
             out[both] = self._score_pairs(users[both], items[both])
+        unseen = known_user & (items < 0)
+        if unseen.any():
+            out[unseen] = self._unseen_item_scores(users[unseen])
         return out
+
+    def _unseen_item_scores(self, users):
+        """Score of an item unseen at fit time for each of the known ``users``: the user's
+        lowest score over the catalogue minus one (the item ranks last)."""
+        distinct, inverse = np.unique(users, return_inverse=True)
+        lowest = np.empty(distinct.shape[0], dtype=np.float64)
+        per_chunk = max(1, self._predict_batch_size // max(1, self.n_items_))
+        for start in range(0, distinct.shape[0], per_chunk):
+            rows = self._score_users(distinct[start : start + per_chunk])
+            lowest[start : start + per_chunk] = rows.min(axis=1)
+        return (lowest - 1.0)[inverse]
 
     def _score_pairs(self, users, items):
         """Scores of known pairs; the default computes each distinct user's row."""
@@ -267,7 +283,7 @@ class BaseScoreRecommender(BaseRecommender):
             Leave out the user's training positives.
         items : array-like, optional
             Candidate items (default: every item with a training positive). Unknown
-            candidates score ``0.0`` (popularity ``0.0`` for unknown users).
+            candidates rank last (popularity ``0.0`` for unknown users).
 
         Returns
         -------
@@ -286,7 +302,10 @@ class BaseScoreRecommender(BaseRecommender):
         def score_block(start, stop):
             u = users[start:stop]
             scores = np.zeros((u.shape[0], cand.shape[0]))
-            scores[:, known_cand] = self._user_rows(u)[:, cand[known_cand]]
+            rows = self._user_rows(u)
+            scores[:, known_cand] = rows[:, cand[known_cand]]
+            # an unknown candidate ranks last for a known user (as in predict)
+            scores[np.ix_(u >= 0, ~known_cand)] = rows[u >= 0].min(axis=1, keepdims=True) - 1.0
             if exclude_rated and (u >= 0).any():
                 rated = self.rated_[np.maximum(u, 0)][:, np.maximum(cand, 0)].toarray()
                 rated &= (u >= 0)[:, None] & known_cand[None, :]

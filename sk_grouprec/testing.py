@@ -326,10 +326,17 @@ class ScoreRecommenderConformance(RecommenderConformance):
         recs = fitted.recommend([-12345], n_items=3)
         assert counts.loc[recs["item_id"]].min() >= counts.iloc[2]
 
-    def test_unknown_item_scores_zero(self, fitted, data):
+    def test_unknown_item_ranks_last(self, fitted, data):
         X, _ = data
-        pred = fitted.predict(pd.DataFrame({"user_id": X["user_id"].iloc[:2], "item_id": [-1, -2]}))
-        np.testing.assert_array_equal(pred, 0.0)
+        user = X["user_id"].iloc[0]
+        items = X["item_id"].unique()
+        known = fitted.predict(pd.DataFrame({"user_id": user, "item_id": items}))
+        unknown = fitted.predict(pd.DataFrame({"user_id": [user, user], "item_id": [-1, -2]}))
+        assert np.isfinite(unknown).all()
+        assert unknown[0] == unknown[1] < known.min()
+        recs = fitted.recommend([user], n_items=len(items) + 1, exclude_rated=False,
+                                items=np.append(items, -1))
+        assert recs["item_id"].iloc[-1] == -1
 
     def test_recommend_matches_predict(self, fitted, data):
         X, _ = data

@@ -96,7 +96,7 @@ def test_recommend_with_candidates_and_unknown_ones():
     model = EASE(l2=10.0).fit(train)
     recs = model.recommend([0, 999], n_items=3, items=[1, 2, 3, 4, 555], exclude_rated=False)
     assert set(recs["item_id"]) <= {1, 2, 3, 4, 555}
-    # user 0 is in community 0: even items first, the unknown item (score 0) not above them
+    # user 0 is in community 0: even items first, the unknown item ranks last
     assert recs.loc[recs["user_id"] == 0, "item_id"].iloc[0] in (2, 4)
 
 

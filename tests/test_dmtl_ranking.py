@@ -178,6 +178,35 @@ def test_group_task_leaves_shared_item_embeddings_alone(planted):
     net.zero_grad()
 
 
+def test_unseen_items_rank_below_every_known_item(planted):
+    """A known user's (group's) item unseen at fit time ranks last on the model's own scale,
+    whatever the origin of the scores (a fixed fallback such as 0 would not)."""
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(planted[0])
+    known = model.item_index_.ids.to_numpy()
+    for shift in (0.0, -100.0, 100.0):  # BPR scores have no fixed origin
+        with torch.no_grad():
+            model.ranker_.head.bias += shift
+        rows = pd.DataFrame({"user_id": 0, "item_id": np.append(known, 999)})
+        scores = model.predict(rows)
+        assert np.isfinite(scores).all()
+        assert scores[-1] < scores[:-1].min()
+        # a row's score does not depend on the other rows of the query
+        assert model.predict(rows.iloc[-1:])[0] == pytest.approx(scores[-1])
+        group_rows = pd.DataFrame({"group_id": 0, "item_id": np.append(known, 999)})
+        group_scores = model.predict_group(group_rows)
+        assert group_scores[-1] < group_scores[:-1].min()
+        recs = model.recommend_group([0], n_items=len(known) + 1, exclude_rated=False,
+                                     items=np.append(known, 999))
+        assert recs["item_id"].iloc[-1] == 999
+        recs = model.recommend([0], n_items=len(known) + 1, exclude_rated=False,
+                               items=np.append(known, 999))
+        assert recs["item_id"].iloc[-1] == 999
+
+
 def test_weight_decay_default_depends_on_objective():
     from sk_grouprec.dmtl._params import weight_decay
 

@@ -81,7 +81,8 @@ class ALS(BaseScoreRecommender):
 
     Notes
     -----
-    Unknown users get the items' popularity; unknown items of a known user score ``0.0``.
+    Unknown users get the items' popularity; an unknown item ranks below every
+    known item of a known user (its lowest score minus one).
 
     References
     ----------

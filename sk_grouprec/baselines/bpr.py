@@ -87,8 +87,8 @@ class BPRMF(BaseScoreRecommender):
     Notes
     -----
     Factors start uniform in ``[-0.5, 0.5) / n_factors`` (as in ``implicit``), biases at
-    0. Unknown users get the items' popularity; unknown items of a known user score
-    ``0.0`` (zero factors and bias).
+    0. Unknown users get the items' popularity; an unknown item ranks below every
+    known item of a known user (its lowest score minus one).
 
     Differences from ``implicit.cpu.bpr.BayesianPersonalizedRanking`` that remain with
     the settings above: ``implicit`` runs one triple at a time (hogwild threads) where

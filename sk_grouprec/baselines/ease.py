@@ -58,8 +58,8 @@ class EASE(BaseScoreRecommender):
 
     Notes
     -----
-    Unknown users get the items' popularity; unknown items of a known user score ``0.0``
-    (no weight). Scores may be negative.
+    Unknown users get the items' popularity; an unknown item ranks below every
+    known item of a known user (its lowest score minus one). Scores may be negative.
 
     References
     ----------

@@ -56,8 +56,8 @@ class ItemKNN(BaseScoreRecommender):
 
     Notes
     -----
-    Unknown users get the items' popularity; unknown items of a known user score ``0.0``
-    (no neighbour). Pairs of items that share no user have similarity 0 and are never
+    Unknown users get the items' popularity; an unknown item ranks below every
+    known item of a known user (its lowest score minus one). Pairs of items that share no user have similarity 0 and are never
     stored.
 
     References

@@ -293,6 +293,54 @@ def fallback(popularity, items):
     return np.where(items >= 0, popularity[np.maximum(items, 0)], 0.0)
 
 
+def _catalogue_minimum(score_rows, rows, n_items, width=1):
+    """The lowest score of the whole catalogue for each of ``rows``, from
+    ``score_rows(rows_tensor, candidates)`` over blocks of rows (memory bounded: about
+    ``8 * PREDICT_ROWS`` candidate pairs, times ``width`` members for groups, per block)."""
+    lowest = np.empty(len(rows))
+    step = max(1, PREDICT_ROWS * 8 // (n_items * width))
+    catalogue = torch.arange(n_items)
+    for s in range(0, len(rows), step):
+        r = torch.as_tensor(rows[s: s + step])
+        lowest[s: s + step] = score_rows(r, catalogue.expand(len(r), -1)).min(1).values.numpy()
+    return lowest
+
+
+@torch.no_grad()
+def user_floor(net, users, rated=None):
+    """For distinct known users, a score below the user's score of every item seen at fit
+    time (training positives scored as in training): the lowest of them minus one. An item
+    unseen at fit time gets it, so it ranks last on the model's own scale (a fixed fallback
+    such as 0 would land anywhere among the model's scores, which have no fixed origin)."""
+    lowest = _catalogue_minimum(net.user_scores, users, net.item_emb.num_embeddings)
+    if rated is not None:
+        own = rated[users]
+        row = np.repeat(np.arange(len(users)), np.diff(own.indptr))
+        for s in range(0, row.shape[0], PREDICT_ROWS):
+            r, i = row[s: s + PREDICT_ROWS], torch.as_tensor(own.indices[s: s + PREDICT_ROWS])
+            scores = net.user_scores(torch.as_tensor(users[r]), i[:, None], left_out=i)[:, 0]
+            np.minimum.at(lowest, r, scores.numpy())
+    return lowest - 1.0
+
+
+@torch.no_grad()
+def group_floor(net, members, mask, groups):
+    """:func:`user_floor` for distinct known natural groups."""
+    def score_rows(g, candidates):
+        return net.group_scores(g, members[g], mask[g], candidates)
+
+    n_items = net.item_emb.num_embeddings
+    return _catalogue_minimum(score_rows, groups, n_items, width=members.shape[1]) - 1.0
+
+
+def _unseen_items(rows, items):
+    """Positions of the pairs of a known user (group) with an item unseen at fit time, the
+    distinct rows among them and each pair's position in that list."""
+    cold = np.flatnonzero((rows >= 0) & (items < 0))
+    distinct, inverse = np.unique(rows[cold], return_inverse=True)
+    return cold, distinct, inverse
+
+
 def _left_out(rated, rows, items):
     """``items`` where the pair is in ``rated`` (a training positive), else -1."""
     if rated is None:
@@ -303,10 +351,13 @@ def _left_out(rated, rows, items):
 
 @torch.no_grad()
 def user_scores(net, users, items, popularity, rated=None):
-    """Scores of the pairs ``(users[k], items[k])``; unknown pairs: :func:`fallback`. A pair
-    in ``rated`` (a training positive) is scored as in training, its item left out of the
-    user's history."""
+    """Scores of the pairs ``(users[k], items[k])``: an unknown user's pairs get
+    :func:`fallback`, a known user's unseen item :func:`user_floor`. A pair in ``rated`` (a
+    training positive) is scored as in training, its item left out of the user's history."""
     out = fallback(popularity, items)
+    cold, distinct, inverse = _unseen_items(users, items)
+    if cold.shape[0]:
+        out[cold] = user_floor(net, distinct, rated)[inverse]
     known = np.flatnonzero((users >= 0) & (items >= 0))
     for s in range(0, known.shape[0], PREDICT_ROWS):
         rows = known[s: s + PREDICT_ROWS]
@@ -319,8 +370,13 @@ def user_scores(net, users, items, popularity, rated=None):
 
 @torch.no_grad()
 def group_scores(net, members, mask, groups, items, popularity, return_weights=False):
-    """Scores (and member weights ``(n, M)``) of ``(groups[k], items[k])``."""
+    """Scores (and member weights ``(n, M)``) of ``(groups[k], items[k])``: an unknown
+    group's pairs get :func:`fallback`, a known group's unseen item :func:`group_floor`
+    (with zero member weights)."""
     out = fallback(popularity, items)
+    cold, distinct, inverse = _unseen_items(groups, items)
+    if cold.shape[0]:
+        out[cold] = group_floor(net, members, mask, distinct)[inverse]
     weights = np.zeros((groups.shape[0], members.shape[1]), dtype=np.float64)
     known = np.flatnonzero((groups >= 0) & (items >= 0))
     for s in range(0, known.shape[0], PREDICT_ROWS):
@@ -457,6 +513,9 @@ def recommend_group(est, group_ids, n_items, exclude_rated, items, groups):
             grid = group_score_grid(est.ranker_, est._members, est._member_mask, g[known],
                                     cand[known_cand])
             scores[np.ix_(known, np.flatnonzero(known_cand))] = grid
+        if known.shape[0] and members is not None and not known_cand.all():
+            floor = group_floor(est.ranker_, est._members, est._member_mask, g[known])
+            scores[np.ix_(known, np.flatnonzero(~known_cand))] = floor[:, None]
         if rated is not None and known.shape[0]:
             seen = rated[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray()
             seen &= (g >= 0)[:, None] & known_cand[None, :]

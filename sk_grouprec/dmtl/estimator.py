@@ -59,7 +59,9 @@ class GroupDMTLRecommender(BaseRecommender):
     of their row in ``X`` (the features-only path); **missing feature values** follow the
     package's one policy, shared with :class:`~sk_grouprec.grouping.KMeansGrouper` (training
     mean for numbers, a category of its own for categories, infinite values raise). See
-    :ref:`dmtl_unknown`.
+    :ref:`dmtl_unknown`. With a ranking objective, unknown users and groups get the item's
+    popularity, and a known user's (group's) unseen item ranks below all items seen in
+    ``fit`` (:ref:`implicit_groups`).
 
     Parameters
     ----------
