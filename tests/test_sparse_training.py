@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sk_grouprec.dmtl._batching import ShardedBatchIterator, UserBlocks, user_blocked_order
+from sk_grouprec.dmtl._batching import ShardedBatchIterator, UserBlocks
 from sk_grouprec.dmtl._optim import SparseAdamW
 from sk_grouprec.dmtl._sparse import bag_sum, row_lookup
 from sk_grouprec.dmtl.network import DMTLNetwork, EntityTower
@@ -144,10 +144,11 @@ def test_sparse_adamw_rejects_bad_hyper_parameters():
         SparseAdamW([torch.nn.Parameter(torch.ones(1))], betas=(1.0, 0.9))
 
 
-def test_user_blocked_order_is_a_permutation_with_short_user_runs():
+def test_user_blocks_order_is_a_permutation_with_short_user_runs():
     g = torch.Generator().manual_seed(0)
     users = torch.randint(0, 50, (5000,), generator=g)
-    order = user_blocked_order(users, 16, g)
+    blocks = UserBlocks(users, 16)
+    order = blocks.order(g)
     assert torch.equal(torch.sort(order).values, torch.arange(5000))
     # batches of 256 rows hold about 256 / 16 users, against ~50 with a plain shuffle
     distinct = [len(torch.unique(users[order[i : i + 256]])) for i in range(0, 4096, 256)]
@@ -156,7 +157,7 @@ def test_user_blocked_order_is_a_permutation_with_short_user_runs():
     assert max(distinct) <= 24  # 16 full blocks, plus cut and short (last) blocks
     assert min(distinct_plain) > 40
     # a new order every epoch
-    assert not torch.equal(order, user_blocked_order(users, 16, g))
+    assert not torch.equal(order, blocks.order(g))
 
 
 def test_user_blocks_shuffle_within_users_and_reorder_blocks_each_epoch():

@@ -211,6 +211,16 @@ def validation_split(data_home=None, seed=SEED, n_negatives=100):
     return tuple(out)
 
 
+def _sampled_by_level(model, cases):
+    """Sampled HR/NDCG (ties against) of ``model`` for each ``(level, cases, negatives)``,
+    as ``{"<level> <metric>": value}``."""
+    row = {}
+    for level, held, neg in cases:
+        scores = evaluate_sampled(model, held, neg, level=level, k=K_VALUES, ties="against")
+        row.update({f"{level} {key}": float(value) for key, value in scores.items()})
+    return row
+
+
 def validation_table(data_home=None, seed=SEED, settings=None):
     """Sampled HR/NDCG@5,10 (ties against) of ``GroupDMTLRecommender(objective="bpr")`` under
     ``settings`` (name -> parameters; :data:`VALIDATION_SETTINGS`) on
@@ -221,10 +231,8 @@ def validation_table(data_home=None, seed=SEED, settings=None):
         model, t = _timed(GroupDMTLRecommender(objective="bpr", random_state=seed, **params),
                           u_train, None, groups=data.groups, X_group=g_train)
         row = {"model": f"GroupDMTLRecommender(objective='bpr', {name})"}
-        for level, held, neg in (("user", u_held, u_neg), ("group", g_held, g_neg)):
-            scores = evaluate_sampled(model, held, neg, level=level, k=K_VALUES, ties="against")
-            row.update({f"{level} {key}": float(value) for key, value in scores.items()})
-        rows.append({**row, "fit_time_s": t})
+        cases = (("user", u_held, u_neg), ("group", g_held, g_neg))
+        rows.append({**row, **_sampled_by_level(model, cases), "fit_time_s": t})
         print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -248,12 +256,10 @@ def seed_table(data_home=None, seeds=(0, 1, 2, 3)):
     for seed in seeds:
         model, t = _timed(GroupDMTLRecommender(objective="bpr", random_state=seed), users, None,
                           groups=data.groups, X_group=group_rows)
-        row = {"random_state": str(seed)}
-        for level, test, neg in (("user", data.user_test, data.user_negatives),
-                                 ("group", data.group_test, data.group_negatives)):
-            scores = evaluate_sampled(model, test, neg, level=level, k=K_VALUES, ties="against")
-            row.update({f"{level} {key}": float(value) for key, value in scores.items()})
-        rows.append({**row, "fit_time_s": t})
+        cases = (("user", data.user_test, data.user_negatives),
+                 ("group", data.group_test, data.group_negatives))
+        rows.append({"random_state": str(seed), **_sampled_by_level(model, cases),
+                     "fit_time_s": t})
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     numbers = table.drop(columns="random_state")

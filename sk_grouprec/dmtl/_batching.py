@@ -18,7 +18,6 @@ adds two things to a plain shuffled iterator:
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 import torch
@@ -122,44 +121,6 @@ class UserBlocks:
         return within[positions]
 
 
-def user_blocked_order(users, block, generator):
-    """A permutation of ``range(len(users))`` that keeps rows of a user in blocks.
-
-    Each user's rows, in random order, are cut into blocks of ``block`` rows; the blocks come
-    in random order. :class:`UserBlocks` keeps the parts that do not change between epochs.
-
-    Parameters
-    ----------
-    users : LongTensor of shape (n_rows,)
-        User index of each row.
-    block : int
-        Rows per block (``1``: a plain random permutation).
-    generator : torch.Generator
-
-    Returns
-    -------
-    order : LongTensor of shape (n_rows,)
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sk_grouprec.dmtl._batching import user_blocked_order
-    >>> users = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
-    >>> order = user_blocked_order(users, 2, torch.Generator().manual_seed(0))
-    >>> sorted(order.tolist())
-    [0, 1, 2, 3, 4, 5, 6, 7]
-    >>> [len(set(users[order[i : i + 2]].tolist())) for i in range(0, 8, 2)]
-    [1, 1, 1, 1]
-    """
-    if block <= 1 or users.shape[0] == 0:
-        return torch.randperm(users.shape[0], generator=generator)
-    return UserBlocks(users, block).order(generator)
-
-
-#: :class:`UserBlocks` of the datasets being trained on (dropped with the dataset)
-_USER_BLOCKS = weakref.WeakKeyDictionary()
-
-
 class ShardedBatchIterator:
     """Yield ``(inputs, target)`` mini-batches of an interaction dataset by slicing tensors.
 
@@ -213,7 +174,6 @@ class ShardedBatchIterator:
         rank=0,
         device=None,
     ):
-        self.dataset = dataset
         if isinstance(dataset, torch.utils.data.Subset):
             self.base = dataset.dataset
             self.rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
@@ -230,6 +190,7 @@ class ShardedBatchIterator:
         self.device = device
         self.generator = torch.Generator()
         self.generator.manual_seed(0 if seed is None else int(seed))
+        self._blocks = None
 
     def _n_rows(self):
         return len(self.base) if self.rows is None else len(self.rows)
@@ -251,16 +212,12 @@ class ShardedBatchIterator:
         return order if self.rows is None else self.rows[order]
 
     def _user_blocks(self):
-        # the iterator is made anew each epoch; the blocks' fixed part is kept per dataset
-        key = self.base if self.rows is None else self.dataset
-        cached = _USER_BLOCKS.get(key)
-        if cached is None or cached.block != self.user_block:
+        # built on the first shuffled epoch and kept: skorch makes the iterator once per fit
+        if self._blocks is None:
             users = self.base.inputs["user"]
-            if self.rows is not None:
-                users = users[self.rows]
-            cached = UserBlocks(users, self.user_block)
-            _USER_BLOCKS[key] = cached
-        return cached
+            self._blocks = UserBlocks(users if self.rows is None else users[self.rows],
+                                      self.user_block)
+        return self._blocks
 
     def __iter__(self):
         order = self._order()
