@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from sk_grouprec.datasets import ChecksumError, _mafengwo, load_group_folder, load_mafengwo
 
@@ -269,6 +270,27 @@ def test_mafengwo_negative_quirks(mafengwo):
         assert int((negatives.shape[1] - distinct).sum()) == n_dup, level
         own = negatives == test_items[:, None]
         assert (int(own.any(axis=1).sum()), int(own.sum())) == (n_self_lines, n_self), level
+
+
+@pytest.mark.realdata
+def test_mafengwo_user_negatives_over_represent_the_users_training_items(mafengwo):
+    n_items = 1513
+    for level, column, n_own, n_lines, uniform in (
+        ("group", "group_id", 111, 102, 172), ("user", "user_id", 6578, 1268, 2488),
+    ):
+        train = mafengwo[f"{level}_interactions"]
+        rows = mafengwo[f"{level}_test"][column].to_numpy()
+        size = max(int(train[column].max()), int(rows.max())) + 1
+        rated = sp.csr_matrix((np.ones(len(train), bool), (train[column], train["item_id"])),
+                              shape=(size, n_items))
+        rated.sum_duplicates()
+        negatives = mafengwo[f"{level}_negatives"]
+        own = np.asarray(rated[np.repeat(rows, negatives.shape[1]), negatives.ravel()])
+        own = own.reshape(negatives.shape).astype(bool)
+        assert (int(own.sum()), int(own.any(axis=1).sum())) == (n_own, n_lines), level
+        # the count 100 uniform draws per line would give on average
+        expected = float((negatives.shape[1] * np.diff(rated.indptr)[rows] / n_items).sum())
+        assert round(expected) == uniform, level
 
 
 @pytest.mark.realdata
