@@ -126,6 +126,12 @@ def is_score_estimator(estimator):
     return bool(getattr(estimator, "_predicts_scores", False))
 
 
+def _below_all(rows):
+    """Per row of catalogue scores, the score of an item unseen at fit time: the row's
+    lowest score minus one, so the item ranks last."""
+    return rows.min(axis=1) - 1.0
+
+
 class BaseScoreRecommender(BaseRecommender):
     """Base class of the top-N estimators trained on implicit feedback.
 
@@ -242,12 +248,12 @@ class BaseScoreRecommender(BaseRecommender):
         """Score of an item unseen at fit time for each of the known ``users``: the user's
         lowest score over the catalogue minus one (the item ranks last)."""
         distinct, inverse = np.unique(users, return_inverse=True)
-        lowest = np.empty(distinct.shape[0], dtype=np.float64)
+        floor = np.empty(distinct.shape[0], dtype=np.float64)
         per_chunk = max(1, self._predict_batch_size // max(1, self.n_items_))
         for start in range(0, distinct.shape[0], per_chunk):
-            rows = self._score_users(distinct[start : start + per_chunk])
-            lowest[start : start + per_chunk] = rows.min(axis=1)
-        return (lowest - 1.0)[inverse]
+            floor[start : start + per_chunk] = _below_all(
+                self._score_users(distinct[start : start + per_chunk]))
+        return floor[inverse]
 
     def _score_pairs(self, users, items):
         """Scores of known pairs; the default computes each distinct user's row."""
@@ -305,7 +311,7 @@ class BaseScoreRecommender(BaseRecommender):
             rows = self._user_rows(u)
             scores[:, known_cand] = rows[:, cand[known_cand]]
             # an unknown candidate ranks last for a known user (as in predict)
-            scores[np.ix_(u >= 0, ~known_cand)] = rows[u >= 0].min(axis=1, keepdims=True) - 1.0
+            scores[np.ix_(u >= 0, ~known_cand)] = _below_all(rows[u >= 0])[:, None]
             if exclude_rated and (u >= 0).any():
                 rated = self.rated_[np.maximum(u, 0)][:, np.maximum(cand, 0)].toarray()
                 rated &= (u >= 0)[:, None] & known_cand[None, :]

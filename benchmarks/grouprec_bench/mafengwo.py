@@ -193,8 +193,8 @@ def validation_split(data_home=None, seed=SEED, n_negatives=100):
     the published negatives include them too. The published user lines hold them more often
     than uniform draws would (6,578 entries against about 2,488; see ``load_mafengwo().DESCR``),
     so the user-level cases here are easier than the test files' (popularity: user NDCG@5
-    0.58 and 0.60 on split seeds 0 and 1, 0.47 on the test files). That rate is a trait of one published file, not
-    of group data in general, and no default is tuned to it.
+    0.58 and 0.60 on split seeds 0 and 1, 0.47 on the test files). That rate is a trait of
+    one published file, not of group data in general, and no default is tuned to it.
 
     Unlike :func:`.implicit_compare.mafengwo_validation_split` (users only, negatives among
     the user's unseen items, the split the top-N baselines were tuned on), these negatives
@@ -258,12 +258,12 @@ def seed_table(data_home=None, seeds=(0, 1, 2, 3)):
     data = load_mafengwo(data_home)
     users = data.user_interactions[["user_id", "item_id"]]
     group_rows = data.group_interactions[["group_id", "item_id"]]
+    cases = (("user", data.user_test, data.user_negatives),
+             ("group", data.group_test, data.group_negatives))
     rows = []
     for seed in seeds:
         model, t = _timed(GroupDMTLRecommender(objective="bpr", random_state=seed), users, None,
                           groups=data.groups, X_group=group_rows)
-        cases = (("user", data.user_test, data.user_negatives),
-                 ("group", data.group_test, data.group_negatives))
         rows.append({"random_state": str(seed), **_sampled_by_level(model, cases),
                      "fit_time_s": t})
         print(rows[-1], flush=True)

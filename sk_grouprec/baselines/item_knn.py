@@ -56,9 +56,9 @@ class ItemKNN(BaseScoreRecommender):
 
     Notes
     -----
-    Unknown users get the items' popularity; an unknown item ranks below every
-    known item of a known user (its lowest score minus one). Pairs of items that share no user have similarity 0 and are never
-    stored.
+    Unknown users get the items' popularity; an unknown item ranks below every known item
+    of a known user (its lowest score minus one). Pairs of items that share no user have
+    similarity 0 and are never stored.
 
     References
     ----------

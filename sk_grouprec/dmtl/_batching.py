@@ -22,6 +22,8 @@ import math
 import numpy as np
 import torch
 
+from ._segments import concatenated_runs
+
 #: training rows around which the automatic batching leaves the plain 1024-row shuffle;
 #: chosen on held-out synthetic ratings (``benchmarks/run.py --dataset scale --batching``):
 #: at a million ratings, 8,192-row batches gave a lower held-out RMSE than 4,096 and faster epochs
@@ -92,7 +94,6 @@ class UserBlocks:
 
     def __init__(self, users, block):
         n = users.shape[0]
-        self.block = int(block)
         self.by_user = torch.argsort(users, stable=True)
         sorted_users = users[self.by_user]
         starts = torch.ones(n, dtype=torch.bool)
@@ -115,9 +116,7 @@ class UserBlocks:
         keys = (self.segment << 31) | torch.randint(0, 1 << 31, (n,), generator=generator)
         within = self.by_user[torch.argsort(keys)]
         chosen = torch.randperm(self.block_start.shape[0], generator=generator)
-        starts, lengths = self.block_start[chosen], self.block_length[chosen]
-        offsets = torch.cumsum(lengths, 0) - lengths
-        positions = torch.arange(n) + torch.repeat_interleave(starts - offsets, lengths)
+        positions, _ = concatenated_runs(self.block_start[chosen], self.block_length[chosen])
         return within[positions]
 
 

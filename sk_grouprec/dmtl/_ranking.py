@@ -41,6 +41,7 @@ from .._implicit import positive_interactions
 from .._negatives import PositiveSet, sample_negatives
 from .._topk import top_k
 from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
+from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
 PREDICT_ROWS = 8192
@@ -63,9 +64,7 @@ def _pooled(history, table, rows, left_out=None):
     indptr, columns, count = history
     uniq, inverse = torch.unique(rows.reshape(-1), return_inverse=True)
     starts = indptr[uniq]
-    lengths = indptr[uniq + 1] - starts
-    offsets = torch.cumsum(lengths, 0) - lengths
-    positions = torch.arange(int(lengths.sum())) + torch.repeat_interleave(starts - offsets, lengths)
+    positions, offsets = concatenated_runs(starts, indptr[uniq + 1] - starts)
     total = F.embedding_bag(columns[positions], table.weight, offsets, mode="sum")
     total = total[inverse].reshape(*rows.shape, -1)
     size = count[rows]

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._segments import concatenated_runs
 from ._sparse import bag_sum, row_lookup
 from .components import NetworkConfig, build_component, check_compatible, component_class
 from .sharing import SharedBottom, TowerPair
@@ -171,12 +172,7 @@ class EntityTower(nn.Module):
         rows, inverse = unique
         starts = self.history_indptr[rows]
         lengths = self.history_indptr[rows + 1] - starts
-        offsets = torch.cumsum(lengths, 0) - lengths
-        total = int(lengths.sum())
-        within = torch.arange(total, device=index.device) - torch.repeat_interleave(
-            offsets, lengths
-        )
-        positions = torch.repeat_interleave(starts, lengths) + within
+        positions, offsets = concatenated_runs(starts, lengths)
         weights = torch.repeat_interleave(self.history_norm[rows], lengths)
         columns = self.history_columns[positions]
         if getattr(self, "sparse_gradients", False) and torch.is_grad_enabled():
