@@ -161,6 +161,10 @@ SECTIONS = {
     "mafengwo-validation": Section("Mafengwo: validation split of the train files (DMTL's ranking "
                                    "defaults)", ("--dataset", "mafengwo", "--validation"),
                                    environment=ONE_THREAD, cost="about 10 min"),
+    "mafengwo-blend-validation": Section("Mafengwo: weights of the DMTL + EASE blend on "
+                                         "validation splits",
+                                         ("--dataset", "mafengwo", "--blend-validation"),
+                                         environment=ONE_THREAD, cost="about 3 min"),
     "mafengwo-seeds": Section("Mafengwo: the default ranking DMTL over model seeds",
                               ("--dataset", "mafengwo", "--seeds", "0,1,2,3"),
                               environment=ONE_THREAD, cost="about 4 min"),

@@ -8,6 +8,8 @@ The public names, each one hop from here:
 - :class:`GroupAggregator` (:mod:`sk_grouprec.aggregation`): group ratings from any
   individual estimator with an aggregation strategy;
 - :mod:`sk_grouprec.baselines`: SVD, SVD++, NMF, k-NN variants, Slope One, co-clustering...;
+- :mod:`sk_grouprec.ensemble`: :class:`~sk_grouprec.ensemble.BlendedRecommender`, one
+  ranking from the standardised scores of several top-N recommenders;
 - :mod:`sk_grouprec.metrics`: RMSE, Precision/Recall@k, NDCG@k, profiling scores, top-N
   metrics (sampled HR@K / NDCG@K, full-catalogue Recall@K / NDCG@K), scorers;
 - :mod:`sk_grouprec.model_selection`: :class:`~sk_grouprec.model_selection.LeaveKOut`,
@@ -16,7 +18,7 @@ The public names, each one hop from here:
   synthetic group ratings.
 """
 
-from . import baselines, datasets, metrics, model_selection
+from . import baselines, datasets, ensemble, metrics, model_selection
 from .aggregation import GroupAggregator
 from .dmtl import GroupDMTLRecommender
 from .grouping import KMeansGrouper
@@ -29,6 +31,7 @@ __all__ = [
     "KMeansGrouper",
     "baselines",
     "datasets",
+    "ensemble",
     "metrics",
     "model_selection",
     "__version__",

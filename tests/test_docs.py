@@ -28,6 +28,7 @@ PUBLIC_MODULES = (
     "sk_grouprec.baselines",
     "sk_grouprec.datasets",
     "sk_grouprec.dmtl",
+    "sk_grouprec.ensemble",
     "sk_grouprec.grouping",
     "sk_grouprec.metrics",
     "sk_grouprec.model_selection",

@@ -21,6 +21,7 @@ from sk_grouprec.baselines.knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWi
 from sk_grouprec.baselines.matrix_factorization import NMF, SVD, SVDpp
 from sk_grouprec.baselines.slope_one import SlopeOne
 from sk_grouprec.dmtl import GroupDMTLRecommender
+from sk_grouprec.ensemble import BlendedRecommender
 from sk_grouprec.grouping import KMeansGrouper
 
 
@@ -47,6 +48,7 @@ ESTIMATORS = [
     BPRMF(n_epochs=5, random_state=0),
     ALS(n_epochs=2, random_state=0),
     EASE(),
+    BlendedRecommender([("ease", EASE()), ("knn", ItemKNN())], random_state=0),
     _grouper(),
     # GroupAggregator reads a group_id column, which an array cannot name: it is checked
     # behind the grouper that adds it, the way it is used
@@ -173,6 +175,6 @@ def test_every_public_estimator_is_checked():
     names = {type(e).__name__ for e in ESTIMATORS}
     names |= {type(s).__name__ for e in ESTIMATORS for _, s in getattr(e, "steps", [])}
     public = {n for n in baselines.__all__ if not n.endswith("Error")}
-    public |= {"KMeansGrouper", "GroupAggregator", "GroupDMTLRecommender"}
+    public |= {"KMeansGrouper", "GroupAggregator", "GroupDMTLRecommender", "BlendedRecommender"}
     assert public <= names
     assert {"GroupAggregator", "GroupDMTLRecommender", "KMeansGrouper"} <= set(sk_grouprec.__all__)

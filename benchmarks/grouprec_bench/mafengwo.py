@@ -16,11 +16,13 @@ fitted on the users' rows; groups: fitted on the groups' rows, a group taken as 
 through :class:`~sk_grouprec.GroupAggregator` over the members (fitted on each member's own
 rows plus the training items of his or her groups); ``GroupDMTLRecommender`` with
 ``objective="bpr"`` and ``"bce"`` at its defaults, trained jointly on the user and group
-rows; the published AGREE and ConsRec rows, labelled as published.
+rows; :class:`~sk_grouprec.ensemble.BlendedRecommender` of that DMTL and EASE (users); the
+published AGREE and ConsRec rows, labelled as published.
 
 Entry points: :func:`run` (``benchmarks/run.py --dataset mafengwo``) and
 :func:`validation_table` (how ``GroupDMTLRecommender``'s ranking defaults were chosen, on the
-train files only: ``benchmarks/run.py --dataset mafengwo --validation``).
+train files only: ``benchmarks/run.py --dataset mafengwo --validation``) and
+:func:`blend_validation_table` (the blend's weights: ``--blend-validation``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pandas as pd
 from sk_grouprec import GroupAggregator, GroupDMTLRecommender
 from sk_grouprec.baselines import ALS, BPRMF, EASE, ItemKNN, MostPopular
 from sk_grouprec.datasets import load_mafengwo
+from sk_grouprec.ensemble import BlendedRecommender
 from sk_grouprec.metrics import evaluate_full_catalogue, evaluate_sampled
 from sk_grouprec.model_selection import LeaveKOut
 
@@ -147,6 +150,9 @@ def mafengwo_tables(data_home=None, seed=SEED, models=None):
         name = f"GroupDMTLRecommender(objective={objective!r})"
         add("user", name, model, t)
         add("group", name, model, t)
+    if objectives:
+        model, t = _timed(dmtl_ease_blend(seed), users, None, groups=members, X_group=group_rows)
+        add("user", "BlendedRecommender(DMTL 'bpr' + EASE, equal weights)", model, t)
     for level, name, values in PUBLISHED:
         rows.append({"level": level, "model": name,
                      **dict(zip(("hr@5", "ndcg@5", "hr@10", "ndcg@10"), values))})
@@ -243,6 +249,45 @@ def validation_table(data_home=None, seed=SEED, settings=None):
     return pd.DataFrame(rows)
 
 
+def dmtl_ease_blend(seed=SEED, weights=None):
+    """The default ranking DMTL blended with EASE (equal weights: chosen on
+    :func:`blend_validation_table`)."""
+    return BlendedRecommender([("dmtl", GroupDMTLRecommender(objective="bpr", random_state=seed)),
+                               ("ease", EASE())], weights=weights, random_state=seed)
+
+
+#: (DMTL, EASE) weights compared on the validation splits by :func:`blend_validation_table`.
+BLEND_WEIGHTS = ((1.0, 0.0), (0.0, 1.0), (1.0, 0.5), (1.0, 1.0), (1.0, 2.0), (1.0, 4.0))
+
+BLEND_PROTOCOL = (
+    "Train files only: validation_split for each split seed (the protocol of the validation "
+    "table; user level, sampled, ties against). BlendedRecommender(DMTL 'bpr' defaults + EASE "
+    "defaults) fitted once per seed (random_state = split seed); each weight pair scores the "
+    "same fitted components, s = w_dmtl s_dmtl / sigma_dmtl + w_ease s_ease / sigma_ease. "
+    "One torch thread."
+)
+
+
+def blend_validation_table(data_home=None, seeds=(0, 1, 2), weights=BLEND_WEIGHTS):
+    """User-level sampled HR/NDCG@5,10 of the DMTL + EASE blend under each weight pair, on
+    :func:`validation_split` for each seed, then the mean over seeds per weight pair."""
+    rows = []
+    for seed in seeds:
+        data, u_train, u_held, u_neg, g_train, _, _ = validation_split(data_home, seed)
+        blend, t = _timed(dmtl_ease_blend(seed), u_train, None, groups=data.groups,
+                          X_group=g_train)
+        for pair in weights:
+            blend.weights_ = np.asarray(pair, dtype=np.float64)  # same components, new weights
+            row = {"split seed": str(seed), "weights (dmtl, ease)": str(pair)}
+            rows.append({**row, **_sampled_by_level(blend, [("user", u_held, u_neg)]),
+                         "fit_time_s": t})
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    mean = table.groupby("weights (dmtl, ease)", sort=False).mean(numeric_only=True).reset_index()
+    mean.insert(0, "split seed", "mean")
+    return pd.concat([table, mean], ignore_index=True)
+
+
 SEEDS_PROTOCOL = (
     "Published Mafengwo train/test files, the protocol of the main table (sampled, ties "
     "against): GroupDMTLRecommender(objective='bpr') at its defaults, fitted once per "
@@ -327,6 +372,11 @@ def run(args, output):
         table = validation_table(args.data_home, seed=args.seed)
         csv, first, title, protocol = ("validation.csv", "model", "Mafengwo: validation split "
                                        "of the train files", VALIDATION_PROTOCOL)
+    elif getattr(args, "blend_validation", False):
+        table = blend_validation_table(args.data_home)
+        csv, first, title, protocol = ("blend_validation.csv", "split seed", "Mafengwo: weights "
+                                       "of the DMTL + EASE blend on validation splits",
+                                       BLEND_PROTOCOL)
     elif getattr(args, "seeds", None):
         table = seed_table(args.data_home, seeds=args.seeds)
         csv, first, title, protocol = ("seeds.csv", "random_state", "Mafengwo: the default "
