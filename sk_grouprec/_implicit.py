@@ -157,7 +157,8 @@ class BaseScoreRecommender(BaseRecommender):
     Subclasses implement ``_fit_implicit(matrix)`` (``matrix``: CSR users x items, float32,
     ones at the positives), ``_score_users(users)`` (dense scores of known users over
     every training item) and may override ``_score_pairs(users, items)`` (scores of known
-    pairs; the default slices ``_score_users``).
+    pairs; the default slices ``_score_users``). A subclass that fits otherwise (a blend
+    of fitted components) calls ``_index_positives`` from its own ``fit``.
     """
 
     _predicts_scores = True
@@ -179,6 +180,14 @@ class BaseScoreRecommender(BaseRecommender):
         self : object
             The fitted estimator.
         """
+        self._index_positives(X, y)
+        self._fit_implicit(self.interactions_)
+        return self
+
+    def _index_positives(self, X, y):
+        """Validate ``X`` and ``y``, index the positives (``interactions_``, ``rated_``,
+        ``item_popularity_``, the id indices) and return them as :func:`positive_interactions`
+        does."""
         name = type(self).__name__
         is_array = not isinstance(X, pd.DataFrame)
         X = check_interactions(X, estimator_name=name)
@@ -200,8 +209,7 @@ class BaseScoreRecommender(BaseRecommender):
         self.rated_ = self.interactions_.astype(bool)
         counts = np.asarray(self.interactions_.sum(axis=0), dtype=np.float64).ravel()
         self.item_popularity_ = counts / self.n_users_
-        self._fit_implicit(self.interactions_)
-        return self
+        return positives
 
     # scores ------------------------------------------------------------------------------
     def predict(self, X):

@@ -16,12 +16,7 @@ from sklearn.base import clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.metaestimators import _BaseComposition
 
-from ._implicit import (
-    BaseScoreRecommender,
-    check_positive_threshold,
-    is_score_estimator,
-    positive_interactions,
-)
+from ._implicit import BaseScoreRecommender, is_score_estimator
 from ._validation import ITEM_COL, USER_COL
 
 __all__ = ["BlendedRecommender"]
@@ -144,12 +139,8 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         """
         names, estimators = self._check_estimators()
         weights = self._check_weights(len(estimators))
-        check_positive_threshold(self.positive_threshold)
         routes = _route(names, estimators, fit_params)
-        super().fit(X, y)  # validates X and y, indexes the positives (interactions_)
-        positives = positive_interactions(
-            X, y, self.positive_threshold, estimator_name=type(self).__name__
-        )
+        positives = self._index_positives(X, y)
         self.estimators_ = [
             clone(est).fit(positives, None, **route) for est, route in zip(estimators, routes)
         ]
@@ -157,9 +148,6 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         self.weights_ = weights
         self.scales_ = self._measure_scales()
         return self
-
-    def _fit_implicit(self, matrix):
-        """The components are fitted by :meth:`fit` on the same positives."""
 
     def _check_estimators(self):
         if not isinstance(self.estimators, (list, tuple)) or len(self.estimators) == 0:
