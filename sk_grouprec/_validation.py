@@ -176,6 +176,52 @@ def _array_to_frame(X, where, estimator_name=None, n_columns=None):
     return frame
 
 
+def check_group_rows(X, *, estimator_name=None):
+    """Validate rows ``(group_id, item_id, ...)`` of group queries and return them.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        One row per (group, item) pair, with columns ``group_id`` and ``item_id`` (other
+        columns are kept).
+    estimator_name : str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The input itself (never modified).
+
+    Raises
+    ------
+    TypeError
+        When ``X`` is not a DataFrame.
+    ValueError
+        When ``X`` is empty, lacks ``group_id`` or ``item_id``, or has missing ids.
+    """
+    where = f"{estimator_name}: " if estimator_name else ""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"{where}X must be a pandas DataFrame with columns 'group_id' and 'item_id'; "
+            f"got {type(X).__name__}."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"{where}X is empty (0 rows); at least one (group_id, item_id) row is required."
+        )
+    missing = [c for c in (GROUP_COL, ITEM_COL) if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"{where}X is missing the required column(s) {missing}; it has "
+            f"{list(map(str, X.columns))[:20]}."
+        )
+    for col in (GROUP_COL, ITEM_COL):
+        n_missing = int(X[col].isna().sum())
+        if n_missing:
+            raise ValueError(f"{where}column '{col}' has {n_missing} missing value(s).")
+    return X
+
+
 def check_ratings(y, n_rows=None, *, estimator_name=None):
     """Validate ratings: a 1-D array of finite numbers, one per interaction.
 

@@ -17,6 +17,7 @@ from ._validation import (
     ITEM_COL,
     USER_COL,
     check_choice,
+    check_group_rows,
     check_interactions,
     check_positive_int,
     check_ratings,
@@ -262,7 +263,7 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
             groups); with a score estimator, aggregated standardised scores (not clipped).
         """
         check_is_fitted(self, "estimator_")
-        X = _check_group_rows(X)
+        X = check_group_rows(X)
         n_rows = X.shape[0]
         rows = X.drop(columns=[USER_COL], errors="ignore").reset_index(drop=True)
         rows[_ROW] = np.arange(n_rows)
@@ -396,25 +397,6 @@ class GroupAggregator(RegressorMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.regressor_tags.poor_score = True
         return tags
-
-
-def _check_group_rows(X):
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"X must be a pandas DataFrame with columns 'group_id' and 'item_id'; got {type(X).__name__}."
-        )
-    if X.shape[0] == 0:
-        raise ValueError("X is empty (0 rows); at least one (group_id, item_id) row is required.")
-    missing = [c for c in (GROUP_COL, ITEM_COL) if c not in X.columns]
-    if missing:
-        raise ValueError(
-            f"X is missing the required column(s) {missing}; it has {list(map(str, X.columns))[:20]}."
-        )
-    for col in (GROUP_COL, ITEM_COL):
-        n_missing = int(X[col].isna().sum())
-        if n_missing:
-            raise ValueError(f"column '{col}' has {n_missing} missing value(s).")
-    return X
 
 
 def _member_score_moments(estimator, users, items):

@@ -3,7 +3,10 @@
 :class:`BlendedRecommender` fits each of its recommenders on the same positives and ranks
 items by a weighted sum of their scores, each divided by its spread (the standard deviation
 of its scores over sampled user-item pairs) so that weights compare models whose scores live
-on different scales: a deep model's logits and EASE's item-item sums, for example.
+on different scales: a deep model's logits and EASE's item-item sums, for example. Given the
+groups' own interactions (``X_group``), it ranks for groups the same way: each component
+scores groups with its own group methods (``GroupDMTLRecommender``'s natural groups) or as
+a clone fitted on the group rows, one row per group like a user.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import inspect
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted
 
+from ._base import IdIndex, _unique
 from ._implicit import BaseScoreRecommender, is_score_estimator
-from ._validation import ITEM_COL, USER_COL
+from ._topk import top_k
+from ._validation import GROUP_COL, ITEM_COL, USER_COL, check_group_rows, check_positive_int
 
 __all__ = ["BlendedRecommender"]
 
@@ -41,6 +48,14 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
     user and does not change a ranking, and an unknown user keeps the popularity fall-back
     that every component shares (up to a factor).
 
+    With ``X_group`` at fit time (rows ``group_id``, ``item_id``: the groups' own
+    positives), the blend also ranks for those groups (:meth:`predict_group`,
+    :meth:`recommend_group`). A component whose ``fit`` takes ``X_group`` (a
+    ``GroupDMTLRecommender`` fitted with ``groups`` and ``X_group``) scores groups with its
+    own ``predict_group``; any other is cloned once more and fitted on the group rows, each
+    group taking the place of a user. The group scores are blended as above, with
+    ``group_weights`` and spreads measured over sampled group-item pairs.
+
     Parameters
     ----------
     estimators : list of (str, estimator)
@@ -51,6 +66,9 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
     weights : array-like of shape (n_estimators,), default=None
         Non-negative weight of each recommender's standardised scores (at least one
         positive). ``None``: equal weights.
+    group_weights : array-like of shape (n_estimators,), default=None
+        The weights of the group scores (same rules as ``weights``). ``None``: the user
+        weights ``weights``.
     positive_threshold : float, default=None
         With ratings ``y``, the rows rated at or above it are positives; ``None`` (or
         ``y=None``): every row is a positive. The components receive the positives only, so
@@ -67,9 +85,24 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         The fitted clones by name.
     scales_ : ndarray of shape (n_estimators,)
         Each recommender's spread ``sigma_k`` (1.0 for a recommender whose sampled scores
-        are all equal: it cannot change a ranking).
+        are all equal up to rounding: it cannot change a ranking).
     weights_ : ndarray of shape (n_estimators,)
         The weights used (``weights``, or ones).
+    group_estimators_ : list of estimators or None
+        With ``X_group`` at fit time: the model scoring groups for each component, either
+        the fitted component itself (its own ``predict_group``) or its clone fitted on the
+        group rows; ``None`` without ``X_group``.
+    group_sources_ : list of str or None
+        For each component, ``"natural"`` (its own group methods) or ``"group_rows"`` (the
+        clone fitted on the group rows).
+    group_scales_ : ndarray of shape (n_estimators,) or None
+        Each group model's spread over 20,000 group-item pairs drawn uniformly.
+    group_weights_ : ndarray of shape (n_estimators,) or None
+        The weights of the group scores.
+    group_index_ : IdIndex or None
+        The groups of ``X_group``.
+    group_rated_ : scipy.sparse.csr_matrix of shape (n_groups, n_items_) or None
+        The groups' positives among the training items (left out by ``recommend_group``).
     interactions_ : scipy.sparse.csr_matrix of shape (n_users_, n_items_)
         The binary training matrix.
     item_popularity_ : ndarray of shape (n_items_,)
@@ -84,9 +117,9 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
     -----
     ``fit`` passes its keyword arguments (for example ``groups`` and ``X_group`` of
     ``GroupDMTLRecommender``) to every recommender whose ``fit`` takes them; one that no
-    recommender takes is an error. The blend ranks for users; to recommend to groups, wrap
-    it in :class:`~sk_grouprec.GroupAggregator` or use a component's own group methods
-    (``named_estimators_["dmtl"].recommend_group``).
+    recommender takes is an error (except ``X_group``, which the blend uses itself). To
+    recommend to ad-hoc groups without interactions of their own, wrap the blend in
+    :class:`~sk_grouprec.GroupAggregator`.
 
     Examples
     --------
@@ -99,11 +132,21 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
     [12]
     >>> blend.set_params(ease__l2=10.0).get_params()["ease__l2"]
     10.0
+
+    Groups with interactions of their own are ranked from ``X_group``:
+
+    >>> X_group = pd.DataFrame({"group_id": ["g", "g", "h"], "item_id": [10, 11, 12]})
+    >>> blend.fit(X, X_group=X_group).group_sources_
+    ['group_rows', 'group_rows']
+    >>> blend.recommend_group(["g"], n_items=1)["item_id"].tolist()
+    [12]
     """
 
-    def __init__(self, estimators, weights=None, positive_threshold=None, random_state=None):
+    def __init__(self, estimators, weights=None, group_weights=None, positive_threshold=None,
+                 random_state=None):
         self.estimators = estimators
         self.weights = weights
+        self.group_weights = group_weights
         self.positive_threshold = positive_threshold
         self.random_state = random_state
 
@@ -130,7 +173,9 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
             above ``positive_threshold``. A pair listed several times counts once.
         **fit_params
             Passed to every recommender whose ``fit`` takes them (for example ``groups``
-            and ``X_group`` of ``GroupDMTLRecommender``).
+            and ``X_group`` of ``GroupDMTLRecommender``). ``X_group`` (a DataFrame of
+            ``group_id``, ``item_id`` rows) also fits the group side of the blend (see the
+            class description).
 
         Returns
         -------
@@ -138,16 +183,55 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
             The fitted blend.
         """
         names, estimators = self._check_estimators()
-        weights = self._check_weights(len(estimators))
-        routes = _route(names, estimators, fit_params)
+        weights = _check_weights(self.weights, "weights", len(estimators))
+        group_weights = weights if self.group_weights is None else _check_weights(
+            self.group_weights, "group_weights", len(estimators))
+        X_group = fit_params.get("X_group")
+        if X_group is not None:
+            X_group = check_group_rows(X_group, estimator_name="BlendedRecommender.fit X_group")
+        routes = _route(names, estimators, fit_params, own=("X_group",))
         positives = self._index_positives(X, y)
         self.estimators_ = [
             clone(est).fit(positives, None, **route) for est, route in zip(estimators, routes)
         ]
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
         self.weights_ = weights
-        self.scales_ = self._measure_scales()
+        rng = check_random_state(self.random_state)
+        self.scales_ = _spreads(self._component_scores, self.n_users_, self.n_items_, rng)
+        self.group_estimators_ = self.group_sources_ = self.group_scales_ = None
+        self.group_weights_ = self.group_index_ = self.group_rated_ = None
+        if X_group is not None:
+            self._fit_groups(X_group, names, estimators, routes, group_weights, rng)
         return self
+
+    def _fit_groups(self, X_group, names, estimators, routes, group_weights, rng):
+        """The group side: a group model per component, the groups' positives, spreads."""
+        pairs = X_group[[GROUP_COL, ITEM_COL]].drop_duplicates().reset_index(drop=True)
+        self.group_index_ = IdIndex(pairs[GROUP_COL])
+        groups = self.group_index_.transform(pairs[GROUP_COL])
+        items = self.item_index_.transform(pairs[ITEM_COL])
+        known = items >= 0
+        self.group_rated_ = sp.csr_matrix(
+            (np.ones(int(known.sum()), dtype=bool), (groups[known], items[known])),
+            shape=(len(self.group_index_), self.n_items_),
+        )
+        as_users = pairs.rename(columns={GROUP_COL: USER_COL})
+        self.group_estimators_, self.group_sources_ = [], []
+        for name, est, route, fitted in zip(names, estimators, routes, self.estimators_):
+            if "X_group" in route:
+                if not hasattr(fitted, "predict_group"):
+                    raise TypeError(
+                        f"BlendedRecommender: estimator {name!r} takes X_group in fit but has "
+                        "no predict_group to score groups with."
+                    )
+                self.group_estimators_.append(fitted)
+                self.group_sources_.append("natural")
+            else:
+                self.group_estimators_.append(clone(est).fit(as_users, None))
+                self.group_sources_.append("group_rows")
+        self.group_weights_ = group_weights
+        self.group_scales_ = _spreads(self._group_component_scores, len(self.group_index_),
+                                      self.n_items_, rng)
 
     def _check_estimators(self):
         if not isinstance(self.estimators, (list, tuple)) or len(self.estimators) == 0:
@@ -182,37 +266,6 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
                 )
         return list(names), list(estimators)
 
-    def _check_weights(self, n_estimators):
-        if self.weights is None:
-            return np.ones(n_estimators)
-        try:
-            weights = np.asarray(self.weights, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"BlendedRecommender: weights must be numbers; got {self.weights!r}."
-            ) from None
-        if weights.shape != (n_estimators,):
-            raise ValueError(
-                f"BlendedRecommender: weights must hold one number per estimator "
-                f"({n_estimators}); got shape {weights.shape}."
-            )
-        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
-            raise ValueError(
-                "BlendedRecommender: weights must be finite and non-negative with at least one "
-                f"positive; got {weights.tolist()}."
-            )
-        return weights
-
-    def _measure_scales(self):
-        rng = check_random_state(self.random_state)
-        n = min(SCALE_SAMPLE, self.n_users_ * self.n_items_)
-        users = rng.randint(self.n_users_, size=n)
-        items = rng.randint(self.n_items_, size=n)
-        scales = np.array([
-            np.std(scores) for scores in self._component_scores(users, items)
-        ])
-        return np.where(scales > 0, scales, 1.0)
-
     # scores -----------------------------------------------------------------------------
     def _component_scores(self, users, items):
         """Each component's scores of the known pairs ``(users[k], items[k])`` (indices)."""
@@ -225,6 +278,112 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
             if not np.isfinite(scores).all():
                 raise ValueError(f"BlendedRecommender: estimator {name!r} gave non-finite scores.")
             yield scores
+
+    def _group_component_scores(self, groups, items):
+        """Each group model's scores of the pairs ``(groups[k], items[k])`` (indices)."""
+        pairs = pd.DataFrame({
+            GROUP_COL: self.group_index_.ids.to_numpy()[groups],
+            ITEM_COL: self.item_index_.ids.to_numpy()[items],
+        })
+        yield from self._group_model_scores(pairs)
+
+    def _group_model_scores(self, pairs):
+        """Each group model's scores of the ``(group_id, item_id)`` rows of ``pairs``."""
+        as_users = pairs.rename(columns={GROUP_COL: USER_COL})
+        for (name, _), est, source in zip(self.estimators, self.group_estimators_,
+                                          self.group_sources_):
+            if source == "natural":
+                scores = est.predict_group(pairs)
+            else:
+                scores = est.predict(as_users)
+            scores = np.asarray(scores, dtype=np.float64)
+            if not np.isfinite(scores).all():
+                raise ValueError(
+                    f"BlendedRecommender: estimator {name!r} gave non-finite group scores.")
+            yield scores
+
+    def _blend_group_scores(self, pairs):
+        total = np.zeros(pairs.shape[0], dtype=np.float64)
+        for weight, scale, scores in zip(self.group_weights_, self.group_scales_,
+                                         self._group_model_scores(pairs)):
+            total += weight / scale * scores
+        return total
+
+    def _check_group_side(self, method):
+        check_is_fitted(self, "user_index_")
+        if self.group_estimators_ is None:
+            raise ValueError(
+                f"BlendedRecommender.{method} needs the groups' own interactions: fit with "
+                "X_group=<DataFrame of group_id, item_id rows>, or wrap the blend in "
+                "GroupAggregator to rank for groups from their members."
+            )
+
+    # groups ------------------------------------------------------------------------------
+    def predict_group(self, X_group):
+        """Blended score of each ``(group_id, item_id)`` row: higher is better.
+
+        Parameters
+        ----------
+        X_group : pandas.DataFrame
+            Columns ``group_id`` and ``item_id``; any number of rows.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows,), dtype float64
+            Comparable among the items of one group. A group or item unknown at fit time
+            gets each component's own fall-back (popularity, or last place).
+        """
+        self._check_group_side("predict_group")
+        X_group = check_group_rows(X_group, estimator_name="BlendedRecommender.predict_group")
+        return self._blend_group_scores(
+            X_group[[GROUP_COL, ITEM_COL]].reset_index(drop=True))
+
+    def recommend_group(self, group_ids, n_items=10, *, exclude_rated=True, items=None):
+        """Recommend the ``n_items`` highest-scored items for each group.
+
+        Groups are scored block by block (memory bounded by the block, not by the number
+        of groups times the number of items).
+
+        Parameters
+        ----------
+        group_ids : array-like
+            Groups to recommend for (those of ``X_group``; an unknown group gets the
+            components' fall-backs).
+        n_items : int, default=10
+            Length of each list (shorter when fewer candidates remain).
+        exclude_rated : bool, default=True
+            Leave out the group's positives of ``X_group``.
+        items : array-like, optional
+            Candidate items (default: every item with a training positive in ``X``).
+
+        Returns
+        -------
+        recommendations : pandas.DataFrame
+            Columns ``group_id``, ``item_id``, ``score`` and ``rank`` (1 = best), sorted by
+            group (in the order given) then rank.
+        """
+        self._check_group_side("recommend_group")
+        n_items = check_positive_int(n_items, "n_items")
+        group_ids = _unique(group_ids)
+        item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
+        groups = self.group_index_.transform(group_ids)
+        cand = self.item_index_.transform(item_ids)
+
+        def score_block(start, stop):
+            block = group_ids[start:stop]
+            pairs = pd.DataFrame({GROUP_COL: np.repeat(block, item_ids.shape[0]),
+                                  ITEM_COL: np.tile(item_ids, block.shape[0])})
+            scores = self._blend_group_scores(pairs).reshape(block.shape[0], item_ids.shape[0])
+            g = groups[start:stop]
+            if exclude_rated and (g >= 0).any():
+                rated = self.group_rated_[np.maximum(g, 0)][:, np.maximum(cand, 0)].toarray()
+                rated &= (g >= 0)[:, None] & (cand >= 0)[None, :]
+                scores[rated] = -np.inf
+            return scores
+
+        rows_per_block = max(1, self._predict_batch_size // max(1, item_ids.shape[0]))
+        return top_k(group_ids, item_ids, min(n_items, item_ids.shape[0]), score_block,
+                     row_col=GROUP_COL, rows_per_block=rows_per_block)
 
     def _score_pairs(self, users, items):
         total = np.zeros(users.shape[0], dtype=np.float64)
@@ -239,8 +398,45 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         return self._score_pairs(grid_users, grid_items).reshape(users.shape[0], self.n_items_)
 
 
-def _route(names, estimators, fit_params):
-    """For each estimator, the keyword arguments of ``fit_params`` its ``fit`` takes."""
+def _check_weights(value, name, n_estimators):
+    """``value`` as an array of ``n_estimators`` weights (ones for ``None``)."""
+    if value is None:
+        return np.ones(n_estimators)
+    try:
+        weights = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"BlendedRecommender: {name} must be numbers; got {value!r}.") from None
+    if weights.shape != (n_estimators,):
+        raise ValueError(
+            f"BlendedRecommender: {name} must hold one number per estimator "
+            f"({n_estimators}); got shape {weights.shape}."
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() == 0:
+        raise ValueError(
+            f"BlendedRecommender: {name} must be finite and non-negative with at least one "
+            f"positive; got {weights.tolist()}."
+        )
+    return weights
+
+
+def _spreads(component_scores, n_rows, n_items, rng):
+    """The standard deviation of each component's scores over ``SCALE_SAMPLE`` uniform
+    (row, item) pairs; 1.0 where they are all equal up to rounding (a spread below
+    ``1e-6`` of the largest score: such a component cannot change a ranking, and dividing
+    by its rounding noise would drown the others)."""
+    n = min(SCALE_SAMPLE, n_rows * n_items)
+    rows = rng.randint(n_rows, size=n)
+    items = rng.randint(n_items, size=n)
+    spreads = []
+    for scores in component_scores(rows, items):
+        spread = np.std(scores)
+        spreads.append(spread if spread > 1e-6 * np.abs(scores).max() else 1.0)
+    return np.array(spreads)
+
+
+def _route(names, estimators, fit_params, own=()):
+    """For each estimator, the keyword arguments of ``fit_params`` its ``fit`` takes (those
+    named in ``own`` are the blend's too, so none need take them)."""
     routes = []
     taken = set()
     for est in estimators:
@@ -249,7 +445,7 @@ def _route(names, estimators, fit_params):
         route = {k: v for k, v in fit_params.items() if open_ended or k in signature}
         taken |= set(route)
         routes.append(route)
-    unused = sorted(set(fit_params) - taken)
+    unused = sorted(set(fit_params) - taken - set(own))
     if unused:
         raise TypeError(
             f"BlendedRecommender.fit: no estimator's fit takes {unused} (estimators: {names})."

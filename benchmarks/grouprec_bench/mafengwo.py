@@ -153,6 +153,8 @@ def mafengwo_tables(data_home=None, seed=SEED, models=None):
     if objectives:
         model, t = _timed(dmtl_ease_blend(seed), users, None, groups=members, X_group=group_rows)
         add("user", "BlendedRecommender(DMTL 'bpr' + EASE, equal weights)", model, t)
+        add("group", "BlendedRecommender(DMTL 'bpr' + EASE [group rows], group weights "
+            f"{GROUP_BLEND_WEIGHTS})", model, t)
     for level, name, values in PUBLISHED:
         rows.append({"level": level, "model": name,
                      **dict(zip(("hr@5", "ndcg@5", "hr@10", "ndcg@10"), values))})
@@ -249,38 +251,94 @@ def validation_table(data_home=None, seed=SEED, settings=None):
     return pd.DataFrame(rows)
 
 
-def dmtl_ease_blend(seed=SEED, weights=None):
-    """The default ranking DMTL blended with EASE (equal weights: chosen on
-    :func:`blend_validation_table`)."""
+#: Group weights (DMTL, EASE) of the blend, chosen on :func:`blend_validation_table`.
+GROUP_BLEND_WEIGHTS = (1.0, 64.0)
+
+
+def dmtl_ease_blend(seed=SEED, weights=None, group_weights=GROUP_BLEND_WEIGHTS):
+    """The default ranking DMTL blended with EASE: equal user weights, group weights
+    :data:`GROUP_BLEND_WEIGHTS` (both chosen on :func:`blend_validation_table`)."""
     return BlendedRecommender([("dmtl", GroupDMTLRecommender(objective="bpr", random_state=seed)),
-                               ("ease", EASE())], weights=weights, random_state=seed)
+                               ("ease", EASE())], weights=weights, group_weights=group_weights,
+                              random_state=seed)
 
 
 #: (DMTL, EASE) weights compared on the validation splits by :func:`blend_validation_table`.
-BLEND_WEIGHTS = ((1.0, 0.0), (0.0, 1.0), (1.0, 0.5), (1.0, 1.0), (1.0, 2.0), (1.0, 4.0))
+BLEND_WEIGHTS = ((1.0, 0.0), (0.0, 1.0), (1.0, 0.5), (1.0, 1.0), (1.0, 2.0), (1.0, 4.0),
+                 (1.0, 8.0), (1.0, 16.0), (1.0, 32.0), (1.0, 64.0), (1.0, 128.0),
+                 (1.0, 512.0))
 
 BLEND_PROTOCOL = (
     "Train files only: validation_split for each split seed (the protocol of the validation "
-    "table; user level, sampled, ties against). BlendedRecommender(DMTL 'bpr' defaults + EASE "
-    "defaults) fitted once per seed (random_state = split seed); each weight pair scores the "
-    "same fitted components, s = w_dmtl s_dmtl / sigma_dmtl + w_ease s_ease / sigma_ease. "
-    "One torch thread."
+    "table; sampled, ties against). BlendedRecommender(DMTL 'bpr' defaults + EASE defaults) "
+    "fitted once per seed (random_state = split seed) on the users' and groups' train rows; "
+    "each weight pair scores the same fitted components, s = w_dmtl s_dmtl / sigma_dmtl + "
+    "w_ease s_ease / sigma_ease: user columns with the user weights, group columns with the "
+    "group weights (DMTL's natural groups; EASE fitted on the group rows). One torch thread."
 )
 
 
+class _Replayed:
+    """Precomputed scores of one ``evaluate_sampled`` pass (one call: ``batch_size`` above
+    the number of rows), replayed as an estimator."""
+
+    def __init__(self, scores):
+        self.scores = scores
+
+    def predict(self, rows):
+        assert len(rows) == len(self.scores)
+        return self.scores
+
+    predict_group = predict
+
+
+def _standardised_case_scores(blend, level, held, neg):
+    """Each component's weighted-by-one, spread-divided scores of the sampled candidates of
+    ``held``, in ``evaluate_sampled``'s row order."""
+    recorded = {}
+
+    class Record:
+        def predict(self, rows):
+            recorded["rows"] = rows
+            return np.zeros(len(rows))
+
+        predict_group = predict
+
+    n_rows = held.shape[0] * (neg.shape[1] + 1)
+    evaluate_sampled(Record(), held, neg, level=level, batch_size=n_rows)
+    score = blend.predict if level == "user" else blend.predict_group
+    attribute = "weights_" if level == "user" else "group_weights_"
+    kept = getattr(blend, attribute)
+    parts = []
+    for k in range(len(kept)):
+        setattr(blend, attribute, np.eye(len(kept))[k])  # component k alone
+        parts.append(score(recorded["rows"]))
+    setattr(blend, attribute, kept)
+    return np.array(parts), n_rows
+
+
 def blend_validation_table(data_home=None, seeds=(0, 1, 2), weights=BLEND_WEIGHTS):
-    """User-level sampled HR/NDCG@5,10 of the DMTL + EASE blend under each weight pair, on
-    :func:`validation_split` for each seed, then the mean over seeds per weight pair."""
+    """Sampled HR/NDCG@5,10 of the DMTL + EASE blend, for users and for groups, under each
+    weight pair, on :func:`validation_split` for each seed, then the mean over seeds per
+    weight pair. Each component scores the candidates once per seed and level; a weight pair
+    combines those scores."""
     rows = []
     for seed in seeds:
-        data, u_train, u_held, u_neg, g_train, _, _ = validation_split(data_home, seed)
+        data, u_train, u_held, u_neg, g_train, g_held, g_neg = validation_split(data_home, seed)
         blend, t = _timed(dmtl_ease_blend(seed), u_train, None, groups=data.groups,
                           X_group=g_train)
+        cases = [("user", u_held, u_neg), ("group", g_held, g_neg)]
+        parts = {level: _standardised_case_scores(blend, level, held, neg)
+                 for level, held, neg in cases}
         for pair in weights:
-            blend.weights_ = np.asarray(pair, dtype=np.float64)  # same components, new weights
             row = {"split seed": str(seed), "weights (dmtl, ease)": str(pair)}
-            rows.append({**row, **_sampled_by_level(blend, [("user", u_held, u_neg)]),
-                         "fit_time_s": t})
+            for level, held, neg in cases:
+                components, n_rows = parts[level]
+                scores = _Replayed(np.asarray(pair) @ components)
+                metrics = evaluate_sampled(scores, held, neg, level=level, k=K_VALUES,
+                                           ties="against", batch_size=n_rows)
+                row.update({f"{level} {key}": float(value) for key, value in metrics.items()})
+            rows.append({**row, "fit_time_s": t})
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     mean = table.groupby("weights (dmtl, ease)", sort=False).mean(numeric_only=True).reset_index()
