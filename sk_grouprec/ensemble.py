@@ -96,13 +96,18 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         For each component, ``"natural"`` (its own group methods) or ``"group_rows"`` (the
         clone fitted on the group rows).
     group_scales_ : ndarray of shape (n_estimators,) or None
-        Each group model's spread over 20,000 group-item pairs drawn uniformly.
+        Each group model's spread over 20,000 group-item pairs drawn uniformly (groups of
+        ``X_group``, items of ``group_item_index_``).
     group_weights_ : ndarray of shape (n_estimators,) or None
         The weights of the group scores.
     group_index_ : IdIndex or None
         The groups of ``X_group``.
-    group_rated_ : scipy.sparse.csr_matrix of shape (n_groups, n_items_) or None
-        The groups' positives among the training items (left out by ``recommend_group``).
+    group_item_index_ : IdIndex or None
+        The items groups are ranked among: those of ``X``, then those seen only in
+        ``X_group``.
+    group_rated_ : scipy.sparse.csr_matrix of shape (n_groups, n_group_items) or None
+        The groups' positives (left out by ``recommend_group``), over
+        ``group_item_index_``.
     interactions_ : scipy.sparse.csr_matrix of shape (n_users_, n_items_)
         The binary training matrix.
     item_popularity_ : ndarray of shape (n_items_,)
@@ -199,7 +204,8 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         rng = check_random_state(self.random_state)
         self.scales_ = _spreads(self._component_scores, self.n_users_, self.n_items_, rng)
         self.group_estimators_ = self.group_sources_ = self.group_scales_ = None
-        self.group_weights_ = self.group_index_ = self.group_rated_ = None
+        self.group_weights_ = self.group_index_ = self.group_item_index_ = None
+        self.group_rated_ = None
         if X_group is not None:
             self._fit_groups(X_group, names, estimators, routes, group_weights, rng)
         return self
@@ -208,12 +214,14 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         """The group side: a group model per component, the groups' positives, spreads."""
         pairs = X_group[[GROUP_COL, ITEM_COL]].drop_duplicates().reset_index(drop=True)
         self.group_index_ = IdIndex(pairs[GROUP_COL])
+        # the training items, then the items seen only in group rows
+        self.group_item_index_ = IdIndex(np.concatenate(
+            [self.item_index_.ids.to_numpy(), pairs[ITEM_COL].to_numpy()]))
         groups = self.group_index_.transform(pairs[GROUP_COL])
-        items = self.item_index_.transform(pairs[ITEM_COL])
-        known = items >= 0
+        items = self.group_item_index_.transform(pairs[ITEM_COL])
         self.group_rated_ = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=bool), (groups[known], items[known])),
-            shape=(len(self.group_index_), self.n_items_),
+            (np.ones(groups.shape[0], dtype=bool), (groups, items)),
+            shape=(len(self.group_index_), len(self.group_item_index_)),
         )
         as_users = pairs.rename(columns={GROUP_COL: USER_COL})
         self.group_estimators_, self.group_sources_ = [], []
@@ -231,7 +239,7 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
                 self.group_sources_.append("group_rows")
         self.group_weights_ = group_weights
         self.group_scales_ = _spreads(self._group_component_scores, len(self.group_index_),
-                                      self.n_items_, rng)
+                                      len(self.group_item_index_), rng)
 
     def _check_estimators(self):
         if not isinstance(self.estimators, (list, tuple)) or len(self.estimators) == 0:
@@ -283,7 +291,7 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         """Each group model's scores of the pairs ``(groups[k], items[k])`` (indices)."""
         pairs = pd.DataFrame({
             GROUP_COL: self.group_index_.ids.to_numpy()[groups],
-            ITEM_COL: self.item_index_.ids.to_numpy()[items],
+            ITEM_COL: self.group_item_index_.ids.to_numpy()[items],
         })
         yield from self._group_model_scores(pairs)
 
@@ -354,7 +362,8 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         exclude_rated : bool, default=True
             Leave out the group's positives of ``X_group``.
         items : array-like, optional
-            Candidate items (default: every item with a training positive in ``X``).
+            Candidate items (default: every item of ``X`` or ``X_group``,
+            ``group_item_index_``).
 
         Returns
         -------
@@ -365,9 +374,9 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
         self._check_group_side("recommend_group")
         n_items = check_positive_int(n_items, "n_items")
         group_ids = _unique(group_ids)
-        item_ids = self.item_index_.ids.to_numpy() if items is None else _unique(items)
+        item_ids = self.group_item_index_.ids.to_numpy() if items is None else _unique(items)
         groups = self.group_index_.transform(group_ids)
-        cand = self.item_index_.transform(item_ids)
+        cand = self.group_item_index_.transform(item_ids)
 
         def score_block(start, stop):
             block = group_ids[start:stop]

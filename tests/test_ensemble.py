@@ -211,8 +211,9 @@ def test_group_weights_default_to_the_user_weights(group_data):
     assert blend.group_sources_ == ["group_rows", "group_rows"]
     for k, est in enumerate(blend.group_estimators_):
         as_users = rows.rename(columns={"group_id": "user_id"})
-        grid = pd.DataFrame({"user_id": np.repeat(as_users["user_id"].unique(), X["item_id"].nunique()),
-                             "item_id": np.tile(blend.item_index_.ids, as_users["user_id"].nunique())})
+        items = blend.group_item_index_.ids
+        grid = pd.DataFrame({"user_id": np.repeat(as_users["user_id"].unique(), len(items)),
+                             "item_id": np.tile(items, as_users["user_id"].nunique())})
         # sampled group-item pairs estimate the spread over all groups x training items
         assert blend.group_scales_[k] == pytest.approx(est.predict(grid).std(), rel=0.05)
 
@@ -226,7 +227,7 @@ def test_recommend_group_ranks_by_predict_group_and_excludes_the_groups_rows(gro
     recs = blend.recommend_group(group_ids, n_items=5)
     assert recs.columns.tolist() == ["group_id", "item_id", "score", "rank"]
     assert recs["group_id"].unique().tolist() == group_ids
-    items = blend.item_index_.ids.to_numpy()
+    items = blend.group_item_index_.ids.to_numpy()
     for g in group_ids:
         mine = recs[recs["group_id"] == g]
         seen = set(rows.loc[rows["group_id"] == g, "item_id"])
@@ -294,3 +295,18 @@ def test_group_methods_need_x_group_and_check_their_input(group_data):
         BlendedRecommender([("ease", EASE())], group_weights=[1, 2]).fit(X)
     with pytest.raises(ValueError, match="n_items"):
         blend.recommend_group([100], n_items=0)
+
+
+def test_items_seen_only_in_group_rows_are_ranked_for_groups(group_data):
+    X, groups, rows = group_data
+    only_groups = pd.DataFrame({"group_id": [100, 101, 102, 103], "item_id": "new"})
+    blend = BlendedRecommender([("dmtl", tiny_dmtl()), ("ease", EASE(l2=5.0))],
+                               random_state=0)
+    blend.fit(X, groups=groups, X_group=pd.concat([rows, only_groups], ignore_index=True))
+    assert blend.group_item_index_.ids[-1] == "new"
+    assert "new" not in set(blend.item_index_.ids)  # users are not ranked on it
+    recs = blend.recommend_group([100, 999], n_items=blend.group_item_index_.ids.shape[0])
+    assert "new" not in set(recs.loc[recs["group_id"] == 100, "item_id"])  # a row of 100
+    assert "new" in set(recs.loc[recs["group_id"] == 999, "item_id"])  # unknown group
+    score = blend.predict_group(pd.DataFrame({"group_id": [100], "item_id": ["new"]}))
+    assert np.isfinite(score).all()
