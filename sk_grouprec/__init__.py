@@ -9,7 +9,8 @@ The public names, each one hop from here:
   individual estimator with an aggregation strategy;
 - :mod:`sk_grouprec.baselines`: SVD, SVD++, NMF, k-NN variants, Slope One, co-clustering...;
 - :mod:`sk_grouprec.ensemble`: :class:`~sk_grouprec.ensemble.BlendedRecommender`, one
-  ranking from the standardised scores of several top-N recommenders;
+  ranking from the standardised scores of several top-N recommenders, for users and for
+  groups with interactions of their own;
 - :mod:`sk_grouprec.metrics`: RMSE, Precision/Recall@k, NDCG@k, profiling scores, top-N
   metrics (sampled HR@K / NDCG@K, full-catalogue Recall@K / NDCG@K), scorers;
 - :mod:`sk_grouprec.model_selection`: :class:`~sk_grouprec.model_selection.LeaveKOut`,
