@@ -311,11 +311,8 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
             yield scores
 
     def _blend_group_scores(self, pairs):
-        total = np.zeros(pairs.shape[0], dtype=np.float64)
-        for weight, scale, scores in zip(self.group_weights_, self.group_scales_,
-                                         self._group_model_scores(pairs)):
-            total += weight / scale * scores
-        return total
+        return _weighted_sum(self.group_weights_, self.group_scales_,
+                             self._group_model_scores(pairs), pairs.shape[0])
 
     def _check_group_side(self, method):
         check_is_fitted(self, "user_index_")
@@ -395,11 +392,8 @@ class BlendedRecommender(_BaseComposition, BaseScoreRecommender):
                      row_col=GROUP_COL, rows_per_block=rows_per_block)
 
     def _score_pairs(self, users, items):
-        total = np.zeros(users.shape[0], dtype=np.float64)
-        for weight, scale, scores in zip(self.weights_, self.scales_,
-                                         self._component_scores(users, items)):
-            total += weight / scale * scores
-        return total
+        return _weighted_sum(self.weights_, self.scales_, self._component_scores(users, items),
+                             users.shape[0])
 
     def _score_users(self, users):
         grid_users = np.repeat(users, self.n_items_)
@@ -426,6 +420,14 @@ def _check_weights(value, name, n_estimators):
             f"positive; got {weights.tolist()}."
         )
     return weights
+
+
+def _weighted_sum(weights, scales, component_scores, n):
+    """``sum_k weights[k] / scales[k] * scores_k`` over the components' score arrays."""
+    total = np.zeros(n, dtype=np.float64)
+    for weight, scale, scores in zip(weights, scales, component_scores):
+        total += weight / scale * scores
+    return total
 
 
 def _spreads(component_scores, n_rows, n_items, rng):
