@@ -566,6 +566,11 @@ CASES = [
     BadInput("dmtl-x-group-without-groups", "GroupDMTLRecommender.fit",
              "group ratings X_group without the membership table",
              _dmtl_x_group_without_groups, ValueError, r"X_group needs the membership table"),
+    BadInput("dmtl-ranking-rating-option", "GroupDMTLRecommender(objective='bpr').fit",
+             "sharing='mmoe', an option of the rating network only",
+             lambda _: GroupDMTLRecommender(objective="bpr", sharing="mmoe").fit(
+                 ids_only()[0]), ValueError,
+             r"sharing='mmoe' has no effect with objective='bpr'"),
     # -- loaders and generator -----------------------------------------------------------------
     BadInput("corrupted-u-data", "load_movielens_100k",
              "a u.data that is not the published file", _corrupt_movielens, ChecksumError,

@@ -1,8 +1,11 @@
 """GroupDMTLRecommender with a ranking objective ("bpr", "bce"): implicit feedback, groups."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from sk_grouprec import GroupDMTLRecommender
 from sk_grouprec.testing import ScoreRecommenderConformance
@@ -215,6 +218,97 @@ def test_weight_decay_default_depends_on_objective():
     assert weight_decay(GroupDMTLRecommender(objective="bpr", weight_decay=0.5)) == 0.5
 
 
+# the rating network's options: used by the ranking network, or refused (never ignored) -----
+def test_hidden_size_sets_the_towers_width_not_the_embeddings():
+    X, groups, X_group = make_planted_groups()
+    wide = ranker(max_epochs=2, hidden_size=16).fit(X, groups=groups, X_group=X_group)
+    net = wide.ranker_
+    assert net.head.in_features == 16 and net.user_tower[0].out_features == 16
+    assert net.user_emb.embedding_dim == 8
+    narrow = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group)
+    assert not np.allclose(wide.predict_group(X_group), narrow.predict_group(X_group))
+    w = wide.member_weights(X_group.drop_duplicates())
+    np.testing.assert_allclose(w.groupby(["group_id", "item_id"])["weight"].sum(), 1.0, rtol=1e-5)
+
+
+def test_dropout_trains_differently_and_predicts_deterministically():
+    X, groups, X_group = make_planted_groups()
+    model = ranker(max_epochs=2, dropout=0.5).fit(X, groups=groups, X_group=X_group)
+    plain = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group)
+    assert isinstance(model.ranker_.drop, torch.nn.Dropout) and not model.ranker_.training
+    np.testing.assert_array_equal(model.predict(X), model.predict(X))
+    assert not np.allclose(model.predict(X), plain.predict(X))
+
+
+def test_without_biases_and_dot_product():
+    X, groups, X_group = make_planted_groups()
+    model = ranker(max_epochs=2, use_biases=False, use_dot_product=False).fit(
+        X, groups=groups, X_group=X_group)
+    assert model.ranker_.item_bias is None
+    net, u, i = model.ranker_, torch.tensor([0, 1]), torch.tensor([[0, 1], [2, 3]])
+    with torch.no_grad():  # the score is the MLP head alone
+        h_u, _ = net.user_side(u)
+        h_i = net.item_tower(net.item_emb(i))
+        a = torch.softmax(net.att(torch.cat([h_u[:, None].expand(-1, 2, -1), h_i], -1)), -1)
+        z = net.shared(torch.cat([h_u[:, None].expand(-1, 2, -1), a * net.hidden * h_i], -1))
+        torch.testing.assert_close(net.user_scores(u, i), net.head(z).squeeze(-1))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", torch.optim.RMSprop])
+def test_optimizer_is_used(optimizer):
+    X, _, _ = make_planted_groups()
+    default = ranker(max_epochs=2).fit(X).predict(X)
+    other = ranker(max_epochs=2, optimizer=optimizer).fit(X).predict(X)
+    assert np.isfinite(other).all() and not np.allclose(other, default)
+
+
+def test_trained_network_is_returned_on_the_cpu_with_its_histories():
+    X, groups, X_group = make_planted_groups()
+    net = ranker(max_epochs=1, device="auto").fit(X, groups=groups, X_group=X_group).ranker_
+    assert all(t.device.type == "cpu" for t in (*net.hist, *net.ghist))
+    net.double()  # the histories follow the module's conversions
+    assert net.hist[2].dtype == torch.float64 and net.hist[0].dtype == torch.int64
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"use_id_embeddings": False},
+        {"sharing": "mmoe"},
+        {"task_refinement": "senet"},
+        {"task_weighting": "uncertainty"},
+        {"early_stopping": True},
+        {"user_features": ["user_age"]},
+        {"context_features": []},
+        {"callbacks": [("print", object())]},
+    ],
+)
+def test_rating_only_options_are_refused(params):
+    X, _, _ = make_planted_groups(n_groups=2)
+    (name, value), = params.items()
+    with pytest.raises(ValueError, match=rf"{name}=.*no effect with objective='bpr'"):
+        ranker(**params).fit(X)
+
+
+def test_default_components_given_as_classes_are_accepted():
+    from sk_grouprec.dmtl.sharing import SharedBottom
+    from sk_grouprec.dmtl.task_weighting import FixedTaskWeighting
+
+    X, _, _ = make_planted_groups(n_groups=2)
+    ranker(max_epochs=1, sharing=SharedBottom, task_weighting=FixedTaskWeighting).fit(X)
+
+
+def test_side_feature_columns_are_named_in_a_warning():
+    X, _, _ = make_planted_groups(n_groups=2)
+    with pytest.warns(UserWarning, match=r"\['user_age', 'group_id'\] of X are not used"):
+        ranker(max_epochs=1).fit(X.assign(user_age=1.0, group_id=0, timestamp=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ranker(max_epochs=1).fit(X)
+
+
+# the suite's data carry side features, which the ranking network names in a warning
+@pytest.mark.filterwarnings("ignore:GroupDMTLRecommender.*not used:UserWarning")
 class TestRankingConformance(ScoreRecommenderConformance):
     def make_estimator(self, **params):
         params = {"objective": "bpr", "max_epochs": 8, "hidden_size": 8, "embedding_size": 8,

@@ -178,6 +178,10 @@ VALIDATION_SETTINGS = {
     "use_attention=False": {"use_attention": False},
     "batch_size=512": {"batch_size": 512},
     "batch_size=2048": {"batch_size": 2048},
+    "hidden_size=64": {"hidden_size": 64},
+    "dropout=0.1": {"dropout": 0.1},
+    "use_biases=False": {"use_biases": False},
+    "use_dot_product=False": {"use_dot_product": False},
 }
 
 

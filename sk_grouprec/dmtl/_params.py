@@ -44,6 +44,42 @@ def validate_params(estimator):
         component_class("sharing", params["sharing"]),
         component_class("task_refinement", params["task_refinement"]),
     )
+    check_ranking_options(estimator)
+
+
+#: Options of the rating network that the ranking network does not have: parameter ->
+#: (what the ranking network lacks, whether a value is the default, i.e. has no effect).
+RANKING_UNSUPPORTED = {
+    "use_id_embeddings": ("a feature-only path (it learns from ids)", lambda v: v is True),
+    "sharing": ("task-specific sharing layers",
+                lambda v: component_class("sharing", v) is component_class("sharing",
+                                                                           "shared_bottom")),
+    "task_refinement": ("task refinement", lambda v: v is None),
+    "task_weighting": ("learned task weights",
+                       lambda v: component_class("task_weighting", v)
+                       is component_class("task_weighting", "fixed")),
+    "early_stopping": ("early stopping (it has no validation rating loss)", lambda v: not v),
+    "user_features": ("side features", lambda v: v is None),
+    "item_features": ("side features", lambda v: v is None),
+    "context_features": ("side features", lambda v: v is None),
+    "accelerator": ("a data-parallel path (train it in one process)", lambda v: v is None),
+    "callbacks": ("skorch callbacks (it is trained by its own loop)", lambda v: not v),
+}
+
+
+def check_ranking_options(estimator):
+    """Raise a ``ValueError`` for an option the ranking network does not have, set to a
+    value other than its default (it would otherwise be silently ignored)."""
+    if estimator.objective == "mse":
+        return
+    for name, (lacks, is_default) in RANKING_UNSUPPORTED.items():
+        value = getattr(estimator, name)
+        if not is_default(value):
+            raise ValueError(
+                f"{type(estimator).__name__}: {name}={value!r} has no effect with "
+                f"objective={estimator.objective!r}: the ranking network has no {lacks}. "
+                f"Leave {name} at its default, or use objective='mse'."
+            )
 
 
 def check_fit_arguments(estimator, groups, X_group, y_group):

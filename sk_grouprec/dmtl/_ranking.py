@@ -9,7 +9,10 @@ the dot product of the raw id embeddings and one item bias per task (user rows, 
     e_g = E_group[g] + |N(g)|^-1/2 sum_{j in N(g)} y'_j + sum_m w_m e_m
     h_g = tower(E_group[g] + history) + sum_m w_m h_m
 
-with ``w`` an item-conditioned attention over the members (or uniform). Training draws
+with ``w`` an item-conditioned attention over the members (or uniform). The towers, the
+attentions and ``z`` are ``hidden_size`` wide, the embeddings ``embedding_size``;
+``dropout``, ``use_biases`` (``b_i``) and ``use_dot_product`` (``<e_u, e_i>``) act as in the
+rating network. Training draws
 ``n_negatives`` negatives per positive each epoch (:mod:`sk_grouprec._negatives`, excluding
 the same user's or group's positives) and minimises the losses of :mod:`.tasks`.
 
@@ -28,6 +31,7 @@ split of Mafengwo's train files):
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -40,7 +44,14 @@ from .._base import IdIndex, _unique
 from .._implicit import positive_interactions
 from .._negatives import PositiveSet, sample_negatives
 from .._topk import top_k
-from .._validation import GROUP_COL, ITEM_COL, USER_COL, check_interactions, check_positive_int
+from .._validation import (
+    FEATURE_PREFIXES,
+    GROUP_COL,
+    ITEM_COL,
+    USER_COL,
+    check_interactions,
+    check_positive_int,
+)
 from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
@@ -79,27 +90,33 @@ class RankingNetwork(nn.Module):
     """Scores of (user, item) and (group, item) pairs; see the module docstring."""
 
     def __init__(self, n_users, n_items, n_groups, dim, *, group_embedding, member_pooling,
-                 use_attention, user_history, group_history):
+                 use_attention, user_history, group_history, hidden=None, dropout=0.0,
+                 use_biases=True, use_dot_product=True):
         super().__init__()
-        self.dim = dim
+        hidden = dim if hidden is None else hidden
+        self.dim, self.hidden = dim, hidden
         self.user_emb = nn.Embedding(n_users, dim)
         self.item_emb = nn.Embedding(n_items, dim)
         self.group_emb = nn.Embedding(max(n_groups, 1), dim) if group_embedding else None
         for table in (self.user_emb, self.item_emb, self.group_emb):
             if table is not None:
                 nn.init.normal_(table.weight, std=0.1)
-        self.user_tower = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
-        self.item_tower = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
-        self.att = nn.Linear(2 * dim, dim)
+        self.user_tower = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU())
+        self.item_tower = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU())
+        self.att = nn.Linear(2 * hidden, hidden)
         self.use_attention = use_attention
-        self.shared = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU())
-        self.head = nn.Linear(dim, 1)
+        self.shared = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, 1)
         self.member_pooling = member_pooling
-        self.mem_att = nn.Sequential(nn.Linear(2 * dim, dim), nn.Tanh(), nn.Linear(dim, 1))
+        self.mem_att = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
         self.group_item = nn.Embedding(n_items, dim)
         nn.init.zeros_(self.group_item.weight)
-        self.item_bias = nn.Embedding(n_items, 2)
-        nn.init.zeros_(self.item_bias.weight)
+        self.item_bias = nn.Embedding(n_items, 2) if use_biases else None
+        if use_biases:
+            nn.init.zeros_(self.item_bias.weight)
+        self.use_dot_product = use_dot_product
+        # no dropout module at rate 0, so that the default draws nothing from the generator
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.hist = user_history
         self.implicit = nn.Embedding(n_items, dim) if user_history is not None else None
         self.ghist = group_history
@@ -108,25 +125,39 @@ class RankingNetwork(nn.Module):
             if table is not None:
                 nn.init.normal_(table.weight, std=0.01)
 
+    def _apply(self, fn, recurse=True):
+        # the CSR histories are plain tensors (not parameters or buffers): move them too
+        super()._apply(fn, recurse)
+        for name in ("hist", "ghist"):
+            history = getattr(self, name)
+            if history is not None:
+                setattr(self, name, tuple(fn(t) for t in history))
+        return self
+
     def user_side(self, users, left_out=None):
         e = self.user_emb(users)
         if self.hist is not None:
             e = e + _pooled(self.hist, self.implicit, users, left_out)
-        return self.user_tower(e), e
+        return self.drop(self.user_tower(e)), e
 
     def combine(self, h_u, e_u, h_i, e_i, items, task):
         h_ai = h_i
         if self.use_attention:
-            h_ai = torch.softmax(self.att(torch.cat([h_u, h_i], -1)), -1) * self.dim * h_i
-        z = self.shared(torch.cat([h_u, h_ai], -1))
-        return self.head(z).squeeze(-1) + (e_u * e_i).sum(-1) + self.item_bias(items)[..., task]
+            h_ai = torch.softmax(self.att(torch.cat([h_u, h_i], -1)), -1) * self.hidden * h_i
+        z = self.drop(self.shared(torch.cat([h_u, h_ai], -1)))
+        score = self.head(z).squeeze(-1)
+        if self.use_dot_product:
+            score = score + (e_u * e_i).sum(-1)
+        if self.item_bias is not None:
+            score = score + self.item_bias(items)[..., task]
+        return score
 
     def user_scores(self, users, items, left_out=None):
         """Scores ``(B, C)`` of candidate items ``(B, C)`` for users ``(B,)``; ``left_out``: an
         item ``(B,)`` of each user's history to leave out of it (its training positive)."""
         h_u, e_u = self.user_side(users, left_out)
         e_i = self.item_emb(items)
-        h_i = self.item_tower(e_i)
+        h_i = self.drop(self.item_tower(e_i))
         n = items.shape[1]
         return self.combine(h_u[:, None].expand(-1, n, -1), e_u[:, None].expand(-1, n, -1),
                             h_i, e_i, items, 0)
@@ -140,7 +171,7 @@ class RankingNetwork(nn.Module):
         if h_m is None:
             h_m, _ = self.user_side(members)
         first = self.mem_att[0]
-        w_m, w_i = first.weight[:, : self.dim], first.weight[:, self.dim:]
+        w_m, w_i = first.weight[:, : self.hidden], first.weight[:, self.hidden:]
         a = torch.tanh((h_m @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[:, :, None])
         logits = self.mem_att[2](a).squeeze(-1).masked_fill(~mask[:, None, :], float("-inf"))
         return torch.softmax(logits, -1)
@@ -149,7 +180,7 @@ class RankingNetwork(nn.Module):
         """Scores ``(B, C)`` of candidate items for groups ``(B,)`` with members ``(B, M)``."""
         # the group task moves its own item offsets, not the items' shared embeddings
         e_i = self.item_emb(items).detach() + self.group_item(items)
-        h_i = self.item_tower(e_i)
+        h_i = self.drop(self.item_tower(e_i))
         n = items.shape[1]
         h_m, e_m = self.user_side(members)
         w = self.member_weights(members, mask, h_i, h_m)
@@ -158,7 +189,7 @@ class RankingNetwork(nn.Module):
             own = self.group_emb(groups)
             if self.ghist is not None:
                 own = own + _pooled(self.ghist, self.gimplicit, groups, left_out)
-            h = h + self.user_tower(own)[:, None]
+            h = h + self.drop(self.user_tower(own))[:, None]
             e = e + own[:, None]
         scores = self.combine(h.expand(-1, n, -1), e.expand(-1, n, -1), h_i, e_i, items, 1)
         return (scores, w) if return_weights else scores
@@ -206,8 +237,22 @@ def _group_rows(est, groups, X_group):
     return g_rows, g_items, n_groups
 
 
-def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay, seed):
-    """Train the ranking network of ``est`` on positive pairs (and natural-group rows)."""
+def make_optimizer(optimizer, params, lr, weight_decay):
+    """The ``optimizer`` parameter as a torch optimizer over ``params`` (``"adamw"``:
+    :class:`torch.optim.AdamW`; ``"adam"`` and ``"sgd"`` take ``weight_decay`` as an L2
+    penalty; a :class:`torch.optim.Optimizer` subclass gets ``lr`` and ``weight_decay``)."""
+    from ._params import OPTIMIZERS
+
+    cls = OPTIMIZERS[optimizer] if isinstance(optimizer, str) else optimizer
+    if cls is torch.optim.AdamW:  # the multi-tensor step: same numbers, a third faster on CPU
+        return cls(params, lr=lr, weight_decay=weight_decay, foreach=True)
+    return cls(params, lr=lr, weight_decay=weight_decay)
+
+
+def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay, seed,
+                device="cpu"):
+    """Train the ranking network of ``est`` on positive pairs (and natural-group rows) on
+    ``device``; the trained network is returned on the CPU, where it scores."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_users, n_items = est.n_users_, est.n_items_
@@ -221,9 +266,10 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
         n_users, n_items, n_groups, est.embedding_size,
         group_embedding=est.group_embedding and natural,
         member_pooling=est.member_pooling, use_attention=est.use_attention,
-        user_history=history, group_history=ghistory,
-    )
-    opt = torch.optim.AdamW(net.parameters(), lr=est.lr, weight_decay=weight_decay)
+        user_history=history, group_history=ghistory, hidden=est.hidden_size,
+        dropout=est.dropout, use_biases=est.use_biases, use_dot_product=est.use_dot_product,
+    ).to(device)
+    opt = make_optimizer(est.optimizer, net.parameters(), est.lr, weight_decay)
     sched = None
     if est.lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, max_epochs))
@@ -241,7 +287,13 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
         keep = ~np.isin(g_rows, group_pos.saturated)
         g_rows, g_items = g_rows[keep], g_items[keep]
         natural = g_rows.shape[0] > 0
-    members, mask = (est._members, est._member_mask) if natural else (None, None)
+    members = mask = None
+    if natural:
+        members, mask = est._members.to(device), est._member_mask.to(device)
+
+    def tensor(array):
+        return torch.as_tensor(array).to(device)
+
     losses = []
     start = time.perf_counter()
     for epoch in range(max_epochs):
@@ -254,16 +306,16 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
             g_batches = np.array_split(rng.permutation(len(g_rows)), n_batches)
         total = {"rec": 0.0, "group": 0.0}
         for b, ub in enumerate(u_batches):
-            u = torch.as_tensor(users[ub])
-            cand = torch.as_tensor(np.column_stack([items[ub], u_neg[ub]]))
+            u = tensor(users[ub])
+            cand = tensor(np.column_stack([items[ub], u_neg[ub]]))
             s = net.user_scores(u, cand, left_out=cand[:, 0])
             loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective)
             loss = loss_rec
             total["rec"] += loss_rec.item()
             if natural and len(g_batches[b]):
                 gb = g_batches[b]
-                g = torch.as_tensor(g_rows[gb])
-                cand = torch.as_tensor(np.column_stack([g_items[gb], g_neg[gb]]))
+                g = tensor(g_rows[gb])
+                cand = tensor(np.column_stack([g_items[gb], g_neg[gb]]))
                 s = net.group_scores(g, members[g], mask[g], cand, left_out=cand[:, 0])
                 loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective)
                 loss = loss + est.lambda_group * loss_group
@@ -283,7 +335,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
         if est.verbose:
             print(" ".join(f"{k}={v:.4f}" for k, v in row.items()), flush=True)
     net.eval()
-    return net, losses
+    return net.cpu(), losses
 
 
 def fallback(popularity, items):
@@ -408,6 +460,8 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
         raise ValueError(f"{name}: X_group needs the membership table `groups` (group_id, user_id).")
     is_array = not isinstance(X, pd.DataFrame)
     X = check_interactions(X, estimator_name=name)
+    _warn_unused_columns(X, est)
+    device = _params.resolve_device(est.device)
     positives = positive_interactions(X, y, est.positive_threshold, estimator_name=name)
     if X_group is not None:
         X_group = check_group_frame(X_group, name)
@@ -443,10 +497,12 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     for stale in ("_natural_index", "_members", "_member_mask", "_group_rated"):
         est.__dict__.pop(stale, None)
     seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
-    with torch.random.fork_rng():
+    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda):
         net, rows = fit_ranking(est, users, items, groups, X_group,
                                 max_epochs=_params.n_epochs(est),
-                                weight_decay=_params.weight_decay(est), seed=seed)
+                                weight_decay=_params.weight_decay(est), seed=seed,
+                                device=device)
     est.natural_groups_ = (
         est._natural_index.ids.to_numpy() if groups is not None else np.array([])
     )
@@ -457,6 +513,20 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
         est._group_popularity = np.asarray(rated.sum(0), np.float64).ravel() / rated.shape[0]
     est._ranking_history = History(rows)
     return est
+
+
+def _warn_unused_columns(X, est):
+    """Warn about the columns of ``X`` that the rating network would use (side features by
+    the prefix rule, the profiling label ``group_id``) and the ranking network does not."""
+    unused = [c for c in X.columns if c == GROUP_COL or (
+        c not in (USER_COL, ITEM_COL) and str(c).startswith(FEATURE_PREFIXES))]
+    if unused:
+        warnings.warn(
+            f"{type(est).__name__}(objective={est.objective!r}) learns from user_id and "
+            f"item_id only: the columns {unused} of X are not used (side features and the "
+            "profiling label group_id are used by objective='mse' only).",
+            UserWarning, stacklevel=4,
+        )
 
 
 def check_group_frame(X_group, name):

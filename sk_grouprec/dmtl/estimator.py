@@ -117,9 +117,13 @@ class GroupDMTLRecommender(BaseRecommender):
         ``"mse"``: the paper's rating regression. ``"bpr"`` and ``"bce"`` learn to rank from
         implicit feedback (every thresholded row of ``X`` is a positive, ``y`` may be
         ``None``; ``predict`` returns scores, ``score`` is the full-catalogue HR@10) with
-        their own ranking network: no profiling task, side features, ``sharing``,
-        ``task_refinement``, ``task_weighting`` or ``early_stopping``. See
-        :ref:`implicit_groups`.
+        their own ranking network. It uses ``hidden_size``, ``embedding_size``, ``dropout``,
+        ``use_attention``, ``use_biases``, ``use_dot_product``, ``use_implicit_feedback``,
+        the optimisation options and ``device``; it has no profiling task, and a
+        non-default ``use_id_embeddings``, ``sharing``, ``task_refinement``,
+        ``task_weighting``, ``early_stopping``, feature selector, ``accelerator`` or
+        ``callbacks`` raises a ``ValueError`` (side-feature columns of ``X`` get a
+        ``UserWarning``). See :ref:`implicit_groups`.
     n_negatives : int, default=4
         Ranking objectives: negatives per positive, drawn each epoch among the items that
         are not a positive of the same user (or group).
