@@ -144,8 +144,9 @@ def versions() -> dict:
 
 
 def environment(argv=None) -> dict:
-    """Command, date, machine (CPU model, cores, load, torch threads) and versions,
-    recorded beside every result."""
+    """Command, date, machine (CPU model, cores, load, torch threads and the vector kernels
+    torch dispatches to, which change the float rounding of training) and versions, recorded
+    beside every result."""
     import torch
 
     return {
@@ -153,7 +154,8 @@ def environment(argv=None) -> dict:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} "
                    f"{platform.machine()}; load average (1/5/15 min) {load_average()}; "
-                   f"torch threads {torch.get_num_threads()}",
+                   f"torch threads {torch.get_num_threads()}, CPU kernels "
+                   f"{torch.backends.cpu.get_cpu_capability()}",
         "versions": ", ".join(f"{name} {version}" for name, version in versions().items()),
     }
 
