@@ -25,7 +25,7 @@ from ._batching import ShardedBatchIterator, auto_batching
 from ._distributed import DataParallelMixin
 from ._inputs import entity_matrix, user_history
 from ._optim import SparseAdamW
-from ._params import OPTIMIZERS
+from ._params import optimizer_class
 from .network import DMTLNetwork, EntityTower
 from .task_weighting import reduce_task_loss
 from .tasks import TaskCriterion
@@ -224,11 +224,7 @@ def make_net(est, module, device, seed, tasks, n_rows):
     """The skorch net of ``est`` around ``module``, its criterion made of ``tasks``."""
     names = ["rec", "profile"] + (["group"] if any(t.name == "group" for t in tasks) else [])
     callbacks, train_split = _callbacks(est, names, seed)
-    optimizer = (
-        OPTIMIZERS.get(est.optimizer, est.optimizer)
-        if isinstance(est.optimizer, str)
-        else est.optimizer
-    )
+    optimizer = optimizer_class(est.optimizer)
     sparse = sparse_embeddings(est, module)
     for tower in module.modules():
         if isinstance(tower, EntityTower):

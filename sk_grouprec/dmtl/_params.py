@@ -21,6 +21,16 @@ from .components import check_compatible, component_class
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
+def optimizer_class(value):
+    """The torch optimizer class the ``optimizer`` parameter names (a name or a class)."""
+    return OPTIMIZERS[value] if isinstance(value, str) else value
+
+
+def cuda_devices(device):
+    """The CUDA device indices whose generators a fit on ``device`` must fork."""
+    return [torch.device(device).index or 0] if device.startswith("cuda") else []
+
+
 def n_epochs(estimator):
     """``max_epochs``, or its default for the objective: 15 for "mse", 50 for ranking."""
     if estimator.max_epochs is not None:

@@ -51,6 +51,7 @@ from .._validation import (
     USER_COL,
     check_interactions,
     check_positive_int,
+    select_features,
 )
 from ._segments import concatenated_runs
 from .tasks import ranking_loss
@@ -241,9 +242,9 @@ def make_optimizer(optimizer, params, lr, weight_decay):
     """The ``optimizer`` parameter as a torch optimizer over ``params`` (``"adamw"``:
     :class:`torch.optim.AdamW`; ``"adam"`` and ``"sgd"`` take ``weight_decay`` as an L2
     penalty; a :class:`torch.optim.Optimizer` subclass gets ``lr`` and ``weight_decay``)."""
-    from ._params import OPTIMIZERS
+    from ._params import optimizer_class
 
-    cls = OPTIMIZERS[optimizer] if isinstance(optimizer, str) else optimizer
+    cls = optimizer_class(optimizer)
     if cls is torch.optim.AdamW:  # the multi-tensor step: same numbers, a third faster on CPU
         return cls(params, lr=lr, weight_decay=weight_decay, foreach=True)
     return cls(params, lr=lr, weight_decay=weight_decay)
@@ -497,8 +498,7 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     for stale in ("_natural_index", "_members", "_member_mask", "_group_rated"):
         est.__dict__.pop(stale, None)
     seed = int(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
-    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=cuda):
+    with torch.random.fork_rng(devices=_params.cuda_devices(device)):
         net, rows = fit_ranking(est, users, items, groups, X_group,
                                 max_epochs=_params.n_epochs(est),
                                 weight_decay=_params.weight_decay(est), seed=seed,
@@ -518,8 +518,8 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
 def _warn_unused_columns(X, est):
     """Warn about the columns of ``X`` that the rating network would use (side features by
     the prefix rule, the profiling label ``group_id``) and the ranking network does not."""
-    unused = [c for c in X.columns if c == GROUP_COL or (
-        c not in (USER_COL, ITEM_COL) and str(c).startswith(FEATURE_PREFIXES))]
+    unused = [c for prefix in FEATURE_PREFIXES for c in select_features(X, None, prefix)]
+    unused += [GROUP_COL] if GROUP_COL in X.columns else []
     if unused:
         warnings.warn(
             f"{type(est).__name__}(objective={est.objective!r}) learns from user_id and "

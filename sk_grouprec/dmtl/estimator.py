@@ -361,7 +361,7 @@ class GroupDMTLRecommender(BaseRecommender):
         if batching(self, target.shape[0])[1] > 1:
             inputs, target = sorted_by_user(inputs, target)
         tables = module_tables(self, X, users, items)
-        cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        cuda = P.cuda_devices(device)
         # The seed goes through torch's global generator (weight initialisation, dropout):
         # fits running in threads of one process take turns so that each stays reproducible.
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda):
