@@ -80,6 +80,27 @@ def test_member_weights_sum_to_one(planted):
     assert len(merged) == len(w)  # weights only on the group's own members
 
 
+def test_member_attention_by_hand_with_unequal_group_sizes():
+    # groups of 1, 2 and 4 members: the padded slots must take no weight and change nothing
+    X, groups, X_group = make_planted_groups(n_groups=6, size=4)
+    groups = groups.drop(groups.index[[1, 2, 3, 6, 7]])
+    model = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group)
+    net = model.ranker_
+    members, mask = model._members, model._member_mask
+    items = torch.tensor([[0, 20, 5]]).expand(len(members), -1)
+    with torch.no_grad():
+        h_i = net.item_tower(net.item_emb(items).detach() + net.group_item(items))
+        got = net.member_weights(members, mask, h_i)
+        for g in range(len(members)):
+            h_m, _ = net.user_side(members[g][mask[g]])
+            for c in range(items.shape[1]):
+                pair = torch.cat([h_m, h_i[g, c].expand(len(h_m), -1)], -1)
+                want = torch.softmax(net.mem_att(pair).squeeze(-1), 0)
+                torch.testing.assert_close(got[g, c, mask[g]], want)
+                assert (got[g, c, ~mask[g]] == 0).all()
+    assert sorted(mask.sum(1).tolist()) == [1, 2, 4, 4, 4, 4]
+
+
 def test_mean_pooling_weights_are_uniform():
     X, groups, X_group = make_planted_groups()
     model = ranker(max_epochs=2, member_pooling="mean").fit(X, groups=groups, X_group=X_group)

@@ -87,6 +87,13 @@ def _pooled(history, table, rows, left_out=None):
     return total * torch.rsqrt(size.clamp(min=1))[..., None]
 
 
+def _linear_of_pair(layer, a, b):
+    """``layer(torch.cat([a, b], -1))`` without the concatenation: ``a`` may broadcast
+    against ``b`` (one user side for all its candidates is then projected once)."""
+    width = a.shape[-1]
+    return a @ layer.weight[:, :width].T + (b @ layer.weight[:, width:].T + layer.bias)
+
+
 class RankingNetwork(nn.Module):
     """Scores of (user, item) and (group, item) pairs; see the module docstring."""
 
@@ -142,10 +149,12 @@ class RankingNetwork(nn.Module):
         return self.drop(self.user_tower(e)), e
 
     def combine(self, h_u, e_u, h_i, e_i, items, task):
+        """Scores ``(B, C)`` from the (user or group) side ``h_u, e_u`` and the candidates'
+        ``h_i, e_i``; the side may be ``(B, 1, .)`` for all candidates, or ``(B, C, .)``."""
         h_ai = h_i
         if self.use_attention:
-            h_ai = torch.softmax(self.att(torch.cat([h_u, h_i], -1)), -1) * self.hidden * h_i
-        z = self.drop(self.shared(torch.cat([h_u, h_ai], -1)))
+            h_ai = torch.softmax(_linear_of_pair(self.att, h_u, h_i), -1) * self.hidden * h_i
+        z = self.drop(torch.relu(_linear_of_pair(self.shared[0], h_u, h_ai)))
         score = self.head(z).squeeze(-1)
         if self.use_dot_product:
             score = score + (e_u * e_i).sum(-1)
@@ -159,9 +168,7 @@ class RankingNetwork(nn.Module):
         h_u, e_u = self.user_side(users, left_out)
         e_i = self.item_emb(items)
         h_i = self.drop(self.item_tower(e_i))
-        n = items.shape[1]
-        return self.combine(h_u[:, None].expand(-1, n, -1), e_u[:, None].expand(-1, n, -1),
-                            h_i, e_i, items, 0)
+        return self.combine(h_u[:, None], e_u[:, None], h_i, e_i, items, 0)
 
     def member_weights(self, members, mask, h_i, h_m=None):
         """Weights ``(B, C, M)`` of the members for each candidate item (``h_m``: the members'
@@ -173,16 +180,18 @@ class RankingNetwork(nn.Module):
             h_m, _ = self.user_side(members)
         first = self.mem_att[0]
         w_m, w_i = first.weight[:, : self.hidden], first.weight[:, self.hidden:]
-        a = torch.tanh((h_m @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[:, :, None])
-        logits = self.mem_att[2](a).squeeze(-1).masked_fill(~mask[:, None, :], float("-inf"))
-        return torch.softmax(logits, -1)
+        # the attention layer runs on the real member slots only, not on the padding
+        rows, slots = mask.nonzero(as_tuple=True)
+        a = torch.tanh((h_m[rows, slots] @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[rows])
+        logits = h_i.new_full((*mask.shape, h_i.shape[1]), float("-inf"))
+        logits = logits.index_put((rows, slots), self.mem_att[2](a).squeeze(-1))
+        return torch.softmax(logits.transpose(1, 2), -1)
 
     def group_scores(self, groups, members, mask, items, return_weights=False, left_out=None):
         """Scores ``(B, C)`` of candidate items for groups ``(B,)`` with members ``(B, M)``."""
         # the group task moves its own item offsets, not the items' shared embeddings
         e_i = self.item_emb(items).detach() + self.group_item(items)
         h_i = self.drop(self.item_tower(e_i))
-        n = items.shape[1]
         h_m, e_m = self.user_side(members)
         w = self.member_weights(members, mask, h_i, h_m)
         h, e = w @ h_m, w @ e_m
@@ -192,7 +201,7 @@ class RankingNetwork(nn.Module):
                 own = own + _pooled(self.ghist, self.gimplicit, groups, left_out)
             h = h + self.drop(self.user_tower(own))[:, None]
             e = e + own[:, None]
-        scores = self.combine(h.expand(-1, n, -1), e.expand(-1, n, -1), h_i, e_i, items, 1)
+        scores = self.combine(h, e, h_i, e_i, items, 1)
         return (scores, w) if return_weights else scores
 
 
