@@ -53,6 +53,7 @@ from .._validation import (
     check_positive_int,
     select_features,
 )
+from . import _params
 from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
@@ -180,7 +181,8 @@ class RankingNetwork(nn.Module):
             h_m, _ = self.user_side(members)
         first = self.mem_att[0]
         w_m, w_i = first.weight[:, : self.hidden], first.weight[:, self.hidden:]
-        # the attention layer runs on the real member slots only, not on the padding
+        # the attention layer runs on the real member slots only, not on the padding; its
+        # weight is split as in _linear_of_pair, the candidates projected once per group
         rows, slots = mask.nonzero(as_tuple=True)
         a = torch.tanh((h_m[rows, slots] @ w_m.T)[:, None] + (h_i @ w_i.T + first.bias)[rows])
         logits = h_i.new_full((*mask.shape, h_i.shape[1]), float("-inf"))
@@ -251,12 +253,9 @@ def make_optimizer(optimizer, params, lr, weight_decay):
     """The ``optimizer`` parameter as a torch optimizer over ``params`` (``"adamw"``:
     :class:`torch.optim.AdamW`; ``"adam"`` and ``"sgd"`` take ``weight_decay`` as an L2
     penalty; a :class:`torch.optim.Optimizer` subclass gets ``lr`` and ``weight_decay``)."""
-    from ._params import optimizer_class
-
-    cls = optimizer_class(optimizer)
+    cls = _params.optimizer_class(optimizer)
     params = list(params)
-    on = {p.device.type for p in params}
-    if cls is torch.optim.AdamW and on <= {"cpu", "cuda"}:
+    if cls is torch.optim.AdamW and {p.device.type for p in params} <= {"cpu", "cuda"}:
         # the fused step: three times faster than the per-tensor loop on CPU
         return cls(params, lr=lr, weight_decay=weight_decay, fused=True)
     return cls(params, lr=lr, weight_decay=weight_decay)
@@ -465,8 +464,6 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     """``GroupDMTLRecommender.fit`` with a ranking objective (validated parameters)."""
     from sklearn.utils import check_random_state
     from skorch.history import History
-
-    from . import _params
 
     name = type(est).__name__
     if X_group is not None and groups is None:
