@@ -166,7 +166,7 @@ SECTIONS = {
                                          ("--dataset", "mafengwo", "--blend-validation"),
                                          environment=ONE_THREAD, cost="about 3 min"),
     "mafengwo-seeds": Section("Mafengwo: the default ranking DMTL over model seeds",
-                              ("--dataset", "mafengwo", "--seeds", "0,1,2,3"),
+                              ("--dataset", "mafengwo", "--seeds", "0,1,2,3,4,5,6,7,8,9"),
                               environment=ONE_THREAD, cost="about 4 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,

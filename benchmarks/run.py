@@ -16,7 +16,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --dataset implicit         # top-N baselines beside `implicit`
     python benchmarks/run.py --dataset mafengwo         # real groups, implicit feedback, top-N
     python benchmarks/run.py --dataset mafengwo --validation  # how DMTL's ranking defaults were chosen
-    python benchmarks/run.py --dataset mafengwo --seeds 0,1,2,3  # DMTL's spread over seeds
+    python benchmarks/run.py --dataset mafengwo --seeds 0,1,2,3,4,5,6,7,8,9  # DMTL's spread over seeds
     python benchmarks/run.py --dataset mafengwo --blend-validation  # the DMTL + EASE blend's weights
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std

@@ -182,6 +182,12 @@ VALIDATION_SETTINGS = {
     "dropout=0.1": {"dropout": 0.1},
     "use_biases=False": {"use_biases": False},
     "use_dot_product=False": {"use_dot_product": False},
+    "use_implicit_feedback=False": {"use_implicit_feedback": False},
+    "embedding_size=16": {"embedding_size": 16},
+    "n_negatives=2": {"n_negatives": 2},
+    "member_pooling='mean'": {"member_pooling": "mean"},
+    "group_embedding=False": {"group_embedding": False},
+    "optimizer='adam'": {"optimizer": "adam"},
 }
 
 
@@ -359,7 +365,7 @@ SEEDS_PROTOCOL = (
 )
 
 
-def seed_table(data_home=None, seeds=(0, 1, 2, 3)):
+def seed_table(data_home=None, seeds=tuple(range(10))):
     """Test-file HR/NDCG of the default ranking DMTL for each ``random_state`` in ``seeds``,
     then their mean and standard deviation (rows ``mean``, ``std``)."""
     data = load_mafengwo(data_home)
