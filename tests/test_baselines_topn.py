@@ -2,6 +2,7 @@
 exact formulas against naive loops, determinism, exclusion of training items, errors."""
 
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,14 @@ class TestALS(ScoreRecommenderConformance):
 
     def make_estimator(self, **params):
         return ALS(n_factors=8, n_epochs=5, random_state=0, **params)
+
+    def test_fit_keeps_blas_single_threaded(self):
+        # implicit warns (RuntimeWarning) when OpenBLAS runs a thread pool inside its own
+        X = pd.DataFrame({"user_id": [0, 0, 1, 2], "item_id": [0, 1, 1, 2]})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.make_estimator().fit(X)
+        assert not [w for w in caught if "OpenBLAS" in str(w.message)]
 
 
 class TestEASE(ScoreRecommenderConformance):

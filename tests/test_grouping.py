@@ -234,7 +234,7 @@ def test_unseen_user_joins_the_nearest_centre():
             "user_b": rng.uniform(-5, 15, 200),
         }
     )
-    encoded = scaler.transform(many[["user_a", "user_b"]])
+    encoded = scaler.transform(many[["user_a", "user_b"]].to_numpy())
     dist = ((encoded[:, None, :] - grouper.cluster_centers_[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(grouper.predict(many), dist.argmin(1))
 

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from .._implicit import BaseScoreRecommender, check_positive_threshold
 from .._validation import check_non_negative, check_positive_int
@@ -61,7 +62,8 @@ class ALS(BaseScoreRecommender):
     use_cg : bool, default=True
         Conjugate-gradient solver (``implicit``'s default, faster) instead of Cholesky.
     n_jobs : int or None, default=None
-        Threads of ``implicit``: ``None`` is 1, ``-1`` all cores.
+        Threads of ``implicit``: ``None`` is 1, ``-1`` all cores. BLAS is held to one
+        thread during the fit, as ``implicit`` recommends (its threads replace BLAS's).
     random_state : int, RandomState instance or None, default=None
         Seeds ``implicit``'s initial factors (an int is passed on unchanged, so the same
         seed gives the same model as ``implicit`` called directly on the same matrix).
@@ -133,16 +135,18 @@ class ALS(BaseScoreRecommender):
             raise ValueError(f"use_cg must be True or False; got {self.use_cg!r}.")
         check_positive_threshold(self.positive_threshold)
         AlternatingLeastSquares = _import_implicit_als()
-        model = AlternatingLeastSquares(
-            factors=n_factors,
-            regularization=reg,
-            alpha=alpha,
-            iterations=n_epochs,
-            use_cg=bool(self.use_cg),
-            num_threads=_num_threads(self.n_jobs),
-            random_state=_seed(self.random_state),
-        )
-        model.fit(matrix.astype(np.float32), show_progress=False)
+        # implicit parallelises over rows itself and warns when BLAS threads too
+        with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=n_factors,
+                regularization=reg,
+                alpha=alpha,
+                iterations=n_epochs,
+                use_cg=bool(self.use_cg),
+                num_threads=_num_threads(self.n_jobs),
+                random_state=_seed(self.random_state),
+            )
+            model.fit(matrix.astype(np.float32), show_progress=False)
         self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
 
