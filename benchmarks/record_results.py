@@ -160,14 +160,14 @@ SECTIONS = {
                         ("--dataset", "mafengwo"), environment=ONE_THREAD, cost="about 5 min"),
     "mafengwo-validation": Section("Mafengwo: validation split of the train files (DMTL's ranking "
                                    "defaults)", ("--dataset", "mafengwo", "--validation"),
-                                   environment=ONE_THREAD, cost="about 10 min"),
+                                   environment=ONE_THREAD, cost="about 16 min"),
     "mafengwo-blend-validation": Section("Mafengwo: weights of the DMTL + EASE blend on "
                                          "validation splits",
                                          ("--dataset", "mafengwo", "--blend-validation"),
                                          environment=ONE_THREAD, cost="about 3 min"),
     "mafengwo-seeds": Section("Mafengwo: the default ranking DMTL over model seeds",
                               ("--dataset", "mafengwo", "--seeds", "0,1,2,3,4,5,6,7,8,9"),
-                              environment=ONE_THREAD, cost="about 4 min"),
+                              environment=ONE_THREAD, cost="about 8 min"),
     "scale": Section("Scale: DMTL and SVD++ against the number of ratings",
                      ("--dataset", "scale"), environment=ONE_THREAD,
                      cost="about 15 min"),
