@@ -160,7 +160,10 @@ SECTIONS = {
                         ("--dataset", "mafengwo"), environment=ONE_THREAD, cost="about 5 min"),
     "mafengwo-validation": Section("Mafengwo: validation split of the train files (DMTL's ranking "
                                    "defaults)", ("--dataset", "mafengwo", "--validation"),
-                                   environment=ONE_THREAD, cost="about 16 min"),
+                                   environment=ONE_THREAD, cost="about 20 min"),
+    "mafengwo-negatives-validation": Section("Mafengwo: DMTL's negatives on validation splits",
+                                             ("--dataset", "mafengwo", "--negatives-validation"),
+                                             environment=ONE_THREAD, cost="about 14 min"),
     "mafengwo-blend-validation": Section("Mafengwo: weights of the DMTL + EASE blend on "
                                          "validation splits",
                                          ("--dataset", "mafengwo", "--blend-validation"),

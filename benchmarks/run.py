@@ -17,6 +17,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --dataset mafengwo         # real groups, implicit feedback, top-N
     python benchmarks/run.py --dataset mafengwo --validation  # how DMTL's ranking defaults were chosen
     python benchmarks/run.py --dataset mafengwo --seeds 0,1,2,3,4,5,6,7,8,9  # DMTL's spread over seeds
+    python benchmarks/run.py --dataset mafengwo --negatives-validation  # DMTL's negatives, 3 splits
     python benchmarks/run.py --dataset mafengwo --blend-validation  # the DMTL + EASE blend's weights
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
@@ -81,6 +82,9 @@ def mafengwo_arguments(parser):
     group.add_argument("--validation", action="store_true",
                        help="compare GroupDMTLRecommender settings on a validation split of "
                             "the train files (how its defaults were chosen) instead")
+    group.add_argument("--negatives-validation", action="store_true",
+                       help="compare DMTL's negative sampling and weighting over validation "
+                            "splits 0, 1, 2 of the train files instead")
     group.add_argument("--blend-validation", action="store_true",
                        help="compare the weights of BlendedRecommender(DMTL + EASE) on "
                             "validation splits of the train files instead")

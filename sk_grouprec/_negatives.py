@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PositiveSet", "sample_negatives"]
+__all__ = ["PositiveSet", "item_weights", "sample_negatives"]
 
 #: Redraw rounds before giving up (each round keeps a draw with probability >= 1 - density).
 MAX_ROUNDS = 64
@@ -54,7 +54,7 @@ class PositiveSet:
         return self.keys[where] == keys
 
 
-def sample_negatives(positives, entities, n_negatives, rng):
+def sample_negatives(positives, entities, n_negatives, rng, weights=None):
     """Draw ``n_negatives`` negatives per row, none of them a positive of the row's entity.
 
     Parameters
@@ -68,6 +68,10 @@ def sample_negatives(positives, entities, n_negatives, rng):
     rng : numpy.random.Generator
         The source of randomness (the estimator's ``random_state``): the same generator state
         gives the same negatives.
+    weights : array-like of float of shape (n_items,), default=None
+        Non-negative drawing weights of the items (see :func:`item_weights`), with at least
+        one positive weight; ``None`` draws uniformly. An item of weight 0 is never drawn,
+        except for an entity whose every positive-weight item is one of its positives.
 
     Returns
     -------
@@ -94,12 +98,13 @@ def sample_negatives(positives, entities, n_negatives, rng):
             "no negative can be drawn for them."
         )
     rows = np.repeat(entities, n_negatives)
-    draws = rng.integers(0, positives.n_items, rows.shape[0])
+    draw = _drawer(positives.n_items, weights, rng)
+    draws = draw(rows.shape[0])
     todo = np.flatnonzero(positives.contains(rows, draws))
     for _ in range(MAX_ROUNDS):
         if todo.shape[0] == 0:
             break
-        draws[todo] = rng.integers(0, positives.n_items, todo.shape[0])
+        draws[todo] = draw(todo.shape[0])
         todo = todo[positives.contains(rows[todo], draws[todo])]
     if todo.shape[0]:  # entities with very few non-positives: pick among them exactly
         for index in todo:
@@ -111,3 +116,54 @@ def sample_negatives(positives, entities, n_negatives, rng):
             free = np.setdiff1d(np.arange(positives.n_items), own)
             draws[index] = free[rng.integers(0, free.shape[0])]
     return draws.reshape(entities.shape[0], n_negatives)
+
+
+def _drawer(n_items, weights, rng):
+    """``draw(n)``: ``n`` item indices, uniform or by ``weights`` (inverse of their CDF)."""
+    if weights is None:
+        return lambda n: rng.integers(0, n_items, n)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n_items,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(
+            f"weights must be {n_items} finite non-negative numbers, one per item; got an "
+            f"array of shape {weights.shape}."
+        )
+    cdf = np.cumsum(weights)
+    if not cdf[-1] > 0:
+        raise ValueError("weights must have at least one positive entry.")
+    cdf /= cdf[-1]
+    return lambda n: np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), n_items - 1)
+
+
+def item_weights(items, n_items, exponent):
+    """Drawing weights ``(count + 1) ** exponent`` of the items, ``count`` the item's rows.
+
+    ``exponent=0`` is uniform sampling, ``1`` draws each item about as often as it is a
+    positive (popularity sampling), values in between (word2vec's 0.75) temper it; the
+    ``+ 1`` keeps every item of the catalogue drawable.
+
+    Parameters
+    ----------
+    items : array-like of int
+        The item index of every positive row (duplicates count).
+    n_items : int
+        Size of the catalogue.
+    exponent : float
+        Non-negative.
+
+    Returns
+    -------
+    ndarray of float64 of shape (n_items,), or None for ``exponent == 0`` (uniform).
+
+    Examples
+    --------
+    >>> from sk_grouprec._negatives import item_weights
+    >>> item_weights([0, 0, 0, 1], n_items=3, exponent=1.0).tolist()
+    [4.0, 2.0, 1.0]
+    >>> item_weights([0, 1], n_items=3, exponent=0.0) is None
+    True
+    """
+    if exponent == 0:
+        return None
+    counts = np.bincount(np.asarray(items, dtype=np.int64), minlength=n_items)
+    return (counts + 1.0) ** float(exponent)

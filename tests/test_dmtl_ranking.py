@@ -143,6 +143,12 @@ def test_sampling_is_deterministic():
         ({"positive_threshold": float("nan")}, "positive_threshold"),
         ({"max_epochs": 0}, "max_epochs"),
         ({"weight_decay": -1.0}, "weight_decay"),
+        ({"negative_sampling": "zipf"}, "negative_sampling"),
+        ({"negative_sampling": 1.5}, "negative_sampling"),
+        ({"negative_sampling": True}, "negative_sampling"),
+        ({"negative_temperature": 0.0}, "negative_temperature"),
+        ({"negative_temperature": "hot"}, "negative_temperature"),
+        ({"negative_temperature": -1.0}, "negative_temperature"),
     ],
 )
 def test_bad_params_raise(params, match):
@@ -354,3 +360,75 @@ def test_mafengwo_acceptance(data_home):
     assert group["hr@5"] >= 0.4814 and group["ndcg@5"] >= 0.3747  # AGREE, published
     assert user["hr@5"] >= 0.6383  # AGREE, published (and popularity's 0.64)
     assert user["ndcg@5"] >= 0.50  # popularity 0.47; AGREE's published 0.5502 is not reached
+
+
+def test_hard_negative_weights_by_hand():
+    from sk_grouprec.dmtl.tasks import RankingTask
+
+    positive = torch.tensor([1.0], requires_grad=True)
+    negatives = torch.tensor([[0.0, 2.0, -1.0]], requires_grad=True)
+    loss = RankingTask("rec", "bpr", temperature=0.5).row_loss((positive, negatives), None, None)
+    w = torch.softmax(torch.tensor([0.0, 2.0, -1.0]) / 0.5, 0)
+    terms = -torch.nn.functional.logsigmoid(1.0 - torch.tensor([0.0, 2.0, -1.0]))
+    torch.testing.assert_close(loss, (w * terms).sum()[None])
+    loss.sum().backward()
+    # the weights are constants: d loss / d s_j = w_j * sigmoid(s_j - s_pos)
+    expected = w * torch.sigmoid(torch.tensor([0.0, 2.0, -1.0]) - 1.0)
+    torch.testing.assert_close(negatives.grad[0], expected)
+    # bce: the positive's term, and n times the weighted mean of the negatives' terms
+    loss = RankingTask("rec", "bce", temperature=0.5).row_loss((positive, negatives), None, None)
+    softplus = torch.nn.functional.softplus
+    by_hand = (softplus(torch.tensor(-1.0)) + 3 * (w * softplus(negatives[0])).sum()) / 4
+    torch.testing.assert_close(loss, by_hand[None])
+
+
+def test_temperature_limits_are_the_max_and_the_mean():
+    from sk_grouprec.dmtl.tasks import ranking_loss
+
+    positive, negatives = torch.tensor([0.5, -1.0]), torch.tensor([[0.0, 3.0], [1.0, -2.0]])
+    torch.testing.assert_close(ranking_loss(positive, negatives, "bpr", 1e-4),
+                               ranking_loss(positive, negatives.max(1, keepdim=True).values,
+                                            "bpr"))
+    torch.testing.assert_close(ranking_loss(positive, negatives, "bpr", 1e6),
+                               ranking_loss(positive, negatives, "bpr"))
+
+
+def test_negative_options_change_training_and_stay_deterministic():
+    X, groups, X_group = make_planted_groups()
+
+    def scores(**params):
+        model = ranker(max_epochs=3, **params).fit(X, groups=groups, X_group=X_group)
+        return model.predict_group(X_group)
+
+    default = scores()
+    np.testing.assert_array_equal(default, scores(negative_temperature=1.0))  # "auto", "bpr"
+    for params in ({"negative_temperature": None}, {"negative_sampling": "popularity"},
+                   {"negative_sampling": 0.5}):
+        changed = scores(**params)
+        assert not np.allclose(changed, default), params
+        np.testing.assert_array_equal(changed, scores(**params))
+    np.testing.assert_array_equal(scores(negative_sampling=0.0),
+                                  scores(negative_sampling="uniform"))
+
+
+@pytest.mark.parametrize("params", [{"negative_temperature": None},
+                                    {"negative_sampling": "popularity"}])
+def test_planted_group_preference_with_other_negative_options(params):
+    X, groups, X_group = make_planted_groups()
+    model = ranker(**params).fit(X, groups=groups, X_group=X_group)
+    recs = model.recommend_group([0, 1, 15, 16], n_items=5)
+    first_half = recs["item_id"] < 15
+    assert np.where(recs["group_id"] < 10, first_half, ~first_half).mean() >= 0.9
+
+
+def test_auto_temperature_depends_on_the_objective():
+    from sk_grouprec.dmtl import _params
+
+    assert _params.negative_temperature(ranker()) == 1.0
+    assert _params.negative_temperature(ranker(objective="bce")) is None
+    assert _params.negative_temperature(ranker(objective="bce", negative_temperature=0.5)) == 0.5
+    X, groups, X_group = make_planted_groups()
+    bce = ranker(objective="bce", max_epochs=2).fit(X, groups=groups, X_group=X_group)
+    plain = ranker(objective="bce", max_epochs=2, negative_temperature=None).fit(
+        X, groups=groups, X_group=X_group)
+    np.testing.assert_array_equal(bce.predict_group(X_group), plain.predict_group(X_group))

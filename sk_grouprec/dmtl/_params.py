@@ -45,6 +45,14 @@ def weight_decay(estimator):
     return 1.0 if estimator.objective == "mse" else 0.1
 
 
+def negative_temperature(estimator):
+    """``negative_temperature``, or its default for the objective ("auto"): 1.0 for "bpr",
+    ``None`` (the negatives weighted equally) for "bce"."""
+    if estimator.negative_temperature == "auto":
+        return 1.0 if estimator.objective == "bpr" else None
+    return estimator.negative_temperature
+
+
 def validate_params(estimator):
     """Run every check of ``estimator._parameter_constraints``, then the combination rule."""
     params = estimator.get_params(deep=False)
@@ -183,6 +191,32 @@ def integer(value, name):
         raise ValueError(f"{name} must be an int; got {value!r}.")
 
 
+#: The names ``negative_sampling`` accepts, as popularity exponents.
+NEGATIVE_SAMPLING = {"uniform": 0.0, "popularity": 1.0}
+
+
+def negative_exponent(value):
+    """The popularity exponent of the ``negative_sampling`` parameter (a name or a float)."""
+    return NEGATIVE_SAMPLING[value] if isinstance(value, str) else float(value)
+
+
+def negative_sampling(value, name):
+    if isinstance(value, str):
+        check_choice(value, name, tuple(NEGATIVE_SAMPLING))
+    elif not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+              and 0 <= value <= 1):
+        raise ValueError(
+            f"{name} must be 'uniform', 'popularity' or an exponent in [0, 1]; got {value!r}."
+        )
+
+
+def temperature(value, name):
+    if isinstance(value, str):
+        check_choice(value, name, ("auto",))
+    elif value is not None:
+        positive(value, name)
+
+
 def component(kind):
     def check(value, name):
         component_class(kind, value)
@@ -240,6 +274,8 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "lambda_group": non_negative,
     "objective": one_of("mse", "bpr", "bce"),
     "n_negatives": positive_int,
+    "negative_sampling": negative_sampling,
+    "negative_temperature": temperature,
     "positive_threshold": threshold,
     "group_embedding": boolean,
     "member_pooling": one_of("attention", "mean"),

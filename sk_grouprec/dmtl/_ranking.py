@@ -42,7 +42,7 @@ from torch.nn import functional as F
 
 from .._base import IdIndex, _unique
 from .._implicit import positive_interactions
-from .._negatives import PositiveSet, sample_negatives
+from .._negatives import PositiveSet, item_weights, sample_negatives
 from .._topk import top_k
 from .._validation import (
     FEATURE_PREFIXES,
@@ -288,6 +288,10 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
     batch = 1024 if est.batch_size == "auto" else int(est.batch_size)
     user_pos = PositiveSet(users, items, n_items)
     group_pos = PositiveSet(g_rows, g_items, n_items) if natural else None
+    exponent = _params.negative_exponent(est.negative_sampling)
+    temperature = _params.negative_temperature(est)
+    u_weights = item_weights(items, n_items, exponent)
+    g_weights = item_weights(g_items, n_items, exponent) if natural else None
     # a user (group) with every item as a positive has nothing to rank below its positives:
     # its rows give the ranking loss no pair and are not trained on
     # (when no row is left, e.g. a one-item catalogue, the network keeps its initial weights)
@@ -309,19 +313,19 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
     losses = []
     start = time.perf_counter()
     for epoch in range(max_epochs):
-        u_neg = sample_negatives(user_pos, users, est.n_negatives, rng)
+        u_neg = sample_negatives(user_pos, users, est.n_negatives, rng, u_weights)
         u_order = rng.permutation(len(users))
         n_batches = max(1, int(np.ceil(len(users) / batch)))
         u_batches = np.array_split(u_order, n_batches)
         if natural:
-            g_neg = sample_negatives(group_pos, g_rows, est.n_negatives, rng)
+            g_neg = sample_negatives(group_pos, g_rows, est.n_negatives, rng, g_weights)
             g_batches = np.array_split(rng.permutation(len(g_rows)), n_batches)
         total = {"rec": 0.0, "group": 0.0}
         for b, ub in enumerate(u_batches):
             u = tensor(users[ub])
             cand = tensor(np.column_stack([items[ub], u_neg[ub]]))
             s = net.user_scores(u, cand, left_out=cand[:, 0])
-            loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective)
+            loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective, temperature)
             loss = loss_rec
             total["rec"] += loss_rec.item()
             if natural and len(g_batches[b]):
@@ -329,7 +333,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
                 g = tensor(g_rows[gb])
                 cand = tensor(np.column_stack([g_items[gb], g_neg[gb]]))
                 s = net.group_scores(g, members[g], mask[g], cand, left_out=cand[:, 0])
-                loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective)
+                loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective, temperature)
                 loss = loss + est.lambda_group * loss_group
                 total["group"] += loss_group.item()
             opt.zero_grad()

@@ -127,6 +127,18 @@ class GroupDMTLRecommender(BaseRecommender):
     n_negatives : int, default=4
         Ranking objectives: negatives per positive, drawn each epoch among the items that
         are not a positive of the same user (or group).
+    negative_sampling : {"uniform", "popularity"} or float, default="uniform"
+        Ranking objectives: how the negatives are drawn. A float ``a`` in [0, 1] draws an
+        item with probability proportional to ``(count + 1) ** a``, ``count`` its positive
+        rows in the task (user rows for users, group rows for groups): ``"uniform"`` is
+        ``a = 0``, ``"popularity"`` ``a = 1``.
+    negative_temperature : "auto", float or None, default="auto"
+        Ranking objectives: each positive's negatives are weighted by the softmax of their
+        current scores at this temperature (the weights carry no gradient), so the
+        negatives the model ranks highest, the ones competing for the top of a ranking,
+        count most; ``None`` weights them equally, and a temperature near 0 keeps only the
+        highest (dynamic negative sampling). ``"auto"``: 1.0 with ``"bpr"``, ``None`` with
+        ``"bce"`` (each chosen on validation splits; see :ref:`implicit_groups`).
     positive_threshold : float or None, default=None
         Ranking objectives with ratings ``y``: the rows rated at or above it are positives.
     group_embedding : bool, default=True
@@ -240,6 +252,8 @@ class GroupDMTLRecommender(BaseRecommender):
         lambda_group=1.0,
         objective="mse",
         n_negatives=4,
+        negative_sampling="uniform",
+        negative_temperature="auto",
         positive_threshold=None,
         group_embedding=True,
         member_pooling="attention",
@@ -277,6 +291,8 @@ class GroupDMTLRecommender(BaseRecommender):
         self.lambda_group = lambda_group
         self.objective = objective
         self.n_negatives = n_negatives
+        self.negative_sampling = negative_sampling
+        self.negative_temperature = negative_temperature
         self.positive_threshold = positive_threshold
         self.group_embedding = group_embedding
         self.member_pooling = member_pooling

@@ -209,11 +209,13 @@ def dmtl_tasks(natural, profiling, train_profiling=True):
     return tasks
 
 
-def ranking_loss(positive, negatives, objective):
+def ranking_loss(positive, negatives, objective, temperature=None):
     """Mean ranking loss of positive scores ``(B,)`` against sampled negatives ``(B, n)``.
 
     ``"bpr"``: ``-log sigmoid(s_pos - s_neg)`` over every (positive, negative) pair;
     ``"bce"``: logistic loss of the positives as 1 and the negatives as 0, per scored pair.
+    With a ``temperature``, each row's negatives are weighted by the softmax of their own
+    scores at that temperature instead of equally (see :class:`RankingTask`).
 
     Examples
     --------
@@ -221,10 +223,15 @@ def ranking_loss(positive, negatives, objective):
     >>> from sk_grouprec.dmtl.tasks import ranking_loss
     >>> round(float(ranking_loss(torch.zeros(2), torch.zeros(2, 3), "bpr")), 4)
     0.6931
+    >>> round(float(ranking_loss(torch.zeros(1), torch.tensor([[0.0, 2.0]]), "bpr")), 4)
+    1.41
+    >>> round(float(ranking_loss(torch.zeros(1), torch.tensor([[0.0, 2.0]]), "bpr", 1.0)), 4)
+    1.956
     """
     if objective not in ("bpr", "bce"):
         raise ValueError(f"unknown ranking objective {objective!r}; expected 'bpr' or 'bce'.")
-    return RankingTask("rank", objective).row_loss((positive, negatives), None, None).mean()
+    task = RankingTask("rank", objective, temperature=temperature)
+    return task.row_loss((positive, negatives), None, None).mean()
 
 
 class RankingTask(Task):
@@ -233,19 +240,39 @@ class RankingTask(Task):
     The per-row loss of :func:`ranking_loss` (BPR: mean over the row's negatives; BCE: the
     logistic loss of the positive and of its negatives, averaged over the ``1 + n`` pairs).
 
+    With ``temperature=t``, the mean over a row's negatives becomes a weighted sum with the
+    weights ``softmax(s_neg / t)`` of the negatives' current scores, taken as constants (no
+    gradient flows through them): the negatives the model ranks highest, the ones that
+    compete with the positive at the top of a ranking, count most. ``t -> 0`` keeps only the
+    highest-scored negative (dynamic negative sampling, Zhang et al., SIGIR 2013),
+    ``t -> inf`` is the plain mean; ``None`` is the plain mean.
+
     Parameters
     ----------
     name : {"rec", "group"}
     objective : {"bpr", "bce"}
+    trains : bool, default=True
+    temperature : float or None, default=None
     """
 
-    def __init__(self, name, objective, trains=True):
+    def __init__(self, name, objective, trains=True, temperature=None):
         super().__init__(trains=trains)
         self.name = name
         self.objective = objective
+        self.temperature = temperature
 
     def row_loss(self, y_pred, y_true, X):
         positive, negatives = y_pred[0], y_pred[1]
         if self.objective == "bpr":
-            return -F.logsigmoid(positive[:, None] - negatives).mean(1)
-        return (F.softplus(-positive) + F.softplus(negatives).sum(1)) / (1 + negatives.shape[1])
+            terms = -F.logsigmoid(positive[:, None] - negatives)
+        else:
+            terms = F.softplus(negatives)
+        if self.temperature is None:
+            negative_mean = terms.mean(1)
+        else:
+            weights = torch.softmax(negatives.detach() / self.temperature, 1)
+            negative_mean = (weights * terms).sum(1)
+        if self.objective == "bpr":
+            return negative_mean
+        n = negatives.shape[1]
+        return (F.softplus(-positive) + n * negative_mean) / (1 + n)
