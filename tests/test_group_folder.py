@@ -299,3 +299,20 @@ def test_mafengwo_copy_elsewhere_reads_the_same(mafengwo, tmp_path):
     again = load_mafengwo(tmp_path)
     pd.testing.assert_frame_equal(again.groups, mafengwo.groups)
     np.testing.assert_array_equal(again.user_negatives, mafengwo.user_negatives)
+
+
+@pytest.mark.realdata
+def test_mafengwo_negatives_of_a_third_of_the_lines_favour_the_50_most_visited_items(mafengwo):
+    # uniform draws put 100 * 50 / 1513 = 3.3 of the top-50 items in a line; a third of the
+    # lines of each file hold about 30 of them, the rest about 3.3 (a bimodal count)
+    for level, n_lines, n_popular_lines, mean_popular, mean_other in (
+        ("group", 995, 371, 27.8, 3.3), ("user", 1754, 603, 30.2, 3.2),
+    ):
+        visits = np.bincount(mafengwo[f"{level}_interactions"]["item_id"], minlength=1513)
+        top = np.argsort(-visits, kind="stable")[:50]
+        per_line = np.isin(mafengwo[f"{level}_negatives"], top).sum(axis=1)
+        popular = per_line >= 10
+        assert per_line.shape == (n_lines,) and int(popular.sum()) == n_popular_lines, level
+        assert round(per_line[popular].mean(), 1) == mean_popular, level
+        assert round(per_line[~popular].mean(), 1) == mean_other, level
+        assert ((per_line >= 10) & (per_line <= 13)).sum() <= 5, level  # a gap between the modes

@@ -188,10 +188,7 @@ VALIDATION_SETTINGS = {
     "member_pooling='mean'": {"member_pooling": "mean"},
     "group_embedding=False": {"group_embedding": False},
     "optimizer='adam'": {"optimizer": "adam"},
-    "negative_temperature=None (equal weights; the default before 2026-12-06)":
-        {"negative_temperature": None},
-    "negative_temperature=0.5": {"negative_temperature": 0.5},
-    "negative_temperature=2.0": {"negative_temperature": 2.0},
+    "negative_temperature=1.0": {"negative_temperature": 1.0},
     "negative_sampling=0.5": {"negative_sampling": 0.5},
     "negative_sampling='popularity'": {"negative_sampling": "popularity"},
 }
@@ -199,12 +196,12 @@ VALIDATION_SETTINGS = {
 #: The negative-sampling settings compared over split seeds 0, 1, 2 by
 #: ``--negatives-validation`` (how ``negative_temperature``'s default was chosen).
 NEGATIVE_SETTINGS = {
-    "defaults (negative_temperature='auto': 1.0)": {},
-    "negative_temperature=None": {"negative_temperature": None},
+    "defaults (negative_temperature=None)": {},
+    "negative_temperature=1.0": {"negative_temperature": 1.0},
     "negative_temperature=0.5": {"negative_temperature": 0.5},
     "negative_temperature=2.0": {"negative_temperature": 2.0},
     "negative_sampling=0.5": {"negative_sampling": 0.5},
-    "objective='bce' (negative_temperature='auto': None)": {"objective": "bce"},
+    "objective='bce'": {"objective": "bce"},
     "objective='bce', negative_temperature=1.0": {"objective": "bce",
                                                   "negative_temperature": 1.0},
 }
@@ -226,8 +223,8 @@ NEGATIVES_PROTOCOL = (
     "table: sampled HR/NDCG against 100 uniform negatives, ties against, and `full` columns "
     "ranking every item, training items left out), GroupDMTLRecommender(objective='bpr', "
     "random_state=split seed) under each setting, then the mean over split seeds per setting. "
-    "How the default of negative_temperature was chosen (on the full-catalogue columns: see "
-    "the user guide). One torch thread."
+    "How the default of negative_temperature was chosen (see the user guide). One torch "
+    "thread."
 )
 
 

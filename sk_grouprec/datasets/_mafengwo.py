@@ -41,7 +41,9 @@ def load_mafengwo(data_home=None):
     in the group lines, 1,830 in the user lines), some equal to the line's own test item
     (33 group lines, 333 user lines), some training positives of the same group or user:
     6,578 entries of the user lines, 2.6 times what uniform draws would give (about 2,488),
-    so a user's own training items compete with the test item unusually often.
+    so a user's own training items compete with the test item unusually often. They are not
+    uniform draws: a third of the lines (603 user lines, 371 group lines) hold about 30 of
+    the 50 most visited items of their training file, against 3.3 for uniform draws.
 
     There is no download address: place the eight files of the published folder in
     ``<data_home>/mafengwo/``.

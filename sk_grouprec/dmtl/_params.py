@@ -45,14 +45,6 @@ def weight_decay(estimator):
     return 1.0 if estimator.objective == "mse" else 0.1
 
 
-def negative_temperature(estimator):
-    """``negative_temperature``, or its default for the objective ("auto"): 1.0 for "bpr",
-    ``None`` (the negatives weighted equally) for "bce"."""
-    if estimator.negative_temperature == "auto":
-        return 1.0 if estimator.objective == "bpr" else None
-    return estimator.negative_temperature
-
-
 def validate_params(estimator):
     """Run every check of ``estimator._parameter_constraints``, then the combination rule."""
     params = estimator.get_params(deep=False)
@@ -210,10 +202,8 @@ def negative_sampling(value, name):
         )
 
 
-def temperature(value, name):
-    if isinstance(value, str):
-        check_choice(value, name, ("auto",))
-    elif value is not None:
+def none_or_positive(value, name):
+    if value is not None:
         positive(value, name)
 
 
@@ -275,7 +265,7 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "objective": one_of("mse", "bpr", "bce"),
     "n_negatives": positive_int,
     "negative_sampling": negative_sampling,
-    "negative_temperature": temperature,
+    "negative_temperature": none_or_positive,
     "positive_threshold": threshold,
     "group_embedding": boolean,
     "member_pooling": one_of("attention", "mean"),

@@ -289,7 +289,6 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
     user_pos = PositiveSet(users, items, n_items)
     group_pos = PositiveSet(g_rows, g_items, n_items) if natural else None
     exponent = _params.negative_exponent(est.negative_sampling)
-    temperature = _params.negative_temperature(est)
     u_weights = item_weights(items, n_items, exponent)
     g_weights = item_weights(g_items, n_items, exponent) if natural else None
     # a user (group) with every item as a positive has nothing to rank below its positives:
@@ -325,7 +324,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
             u = tensor(users[ub])
             cand = tensor(np.column_stack([items[ub], u_neg[ub]]))
             s = net.user_scores(u, cand, left_out=cand[:, 0])
-            loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective, temperature)
+            loss_rec = ranking_loss(s[:, 0], s[:, 1:], est.objective, est.negative_temperature)
             loss = loss_rec
             total["rec"] += loss_rec.item()
             if natural and len(g_batches[b]):
@@ -333,7 +332,8 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
                 g = tensor(g_rows[gb])
                 cand = tensor(np.column_stack([g_items[gb], g_neg[gb]]))
                 s = net.group_scores(g, members[g], mask[g], cand, left_out=cand[:, 0])
-                loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective, temperature)
+                loss_group = ranking_loss(s[:, 0], s[:, 1:], est.objective,
+                                          est.negative_temperature)
                 loss = loss + est.lambda_group * loss_group
                 total["group"] += loss_group.item()
             opt.zero_grad()

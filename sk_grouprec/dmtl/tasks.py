@@ -263,16 +263,13 @@ class RankingTask(Task):
 
     def row_loss(self, y_pred, y_true, X):
         positive, negatives = y_pred[0], y_pred[1]
+        weights = None
+        if self.temperature is not None:
+            weights = torch.softmax(negatives.detach() / self.temperature, 1)
         if self.objective == "bpr":
             terms = -F.logsigmoid(positive[:, None] - negatives)
-        else:
-            terms = F.softplus(negatives)
-        if self.temperature is None:
-            negative_mean = terms.mean(1)
-        else:
-            weights = torch.softmax(negatives.detach() / self.temperature, 1)
-            negative_mean = (weights * terms).sum(1)
-        if self.objective == "bpr":
-            return negative_mean
+            return terms.mean(1) if weights is None else (weights * terms).sum(1)
+        terms = F.softplus(negatives)
         n = negatives.shape[1]
-        return (F.softplus(-positive) + n * negative_mean) / (1 + n)
+        negative_total = terms.sum(1) if weights is None else n * (weights * terms).sum(1)
+        return (F.softplus(-positive) + negative_total) / (1 + n)
