@@ -186,3 +186,18 @@ def test_mafengwo_validation_split_uses_train_files_only(data_home):
     assert len(u_held.merge(users[["user_id", "item_id"]])) >= len(u_held)
     test_pairs = set(zip(data.user_test["user_id"], data.user_test["item_id"]))
     assert not test_pairs & set(zip(u_held["user_id"], u_held["item_id"]))
+
+
+@pytest.mark.realdata
+def test_mafengwo_negatives_validation_table_has_full_columns_and_a_mean_row(data_home):
+    from grouprec_bench import mafengwo
+
+    tiny = {"one epoch": {"max_epochs": 1, "embedding_size": 4, "hidden_size": 4},
+            "one epoch, T=1": {"max_epochs": 1, "embedding_size": 4, "hidden_size": 4,
+                               "negative_temperature": 1.0}}
+    table = mafengwo.negatives_validation_table(data_home, seeds=(0, 1), settings=tiny)
+    assert table["split seed"].tolist() == ["0", "0", "1", "1", "mean", "mean"]
+    for column in ("user ndcg@5", "group hr@10", "user full ndcg@10", "group full recall@10"):
+        values = table[column].to_numpy()
+        assert ((values >= 0) & (values <= 1)).all(), column
+        np.testing.assert_allclose(values[4:], (values[0:2] + values[2:4]) / 2)
