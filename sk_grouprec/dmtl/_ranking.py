@@ -14,7 +14,9 @@ attentions and ``z`` are ``hidden_size`` wide, the embeddings ``embedding_size``
 ``dropout``, ``use_biases`` (``b_i``) and ``use_dot_product`` (``<e_u, e_i>``) act as in the
 rating network. Training draws
 ``n_negatives`` negatives per positive each epoch (:mod:`sk_grouprec._negatives`, excluding
-the same user's or group's positives) and minimises the losses of :mod:`.tasks`.
+the same user's or group's positives; uniformly, or by popularity with ``negative_sampling``)
+and minimises the losses of :mod:`.tasks` (the negatives weighted equally, or by the softmax
+of their scores with ``negative_temperature``).
 
 Two choices keep the training pairs like the pairs scored later (both chosen on a validation
 split of Mafengwo's train files):
