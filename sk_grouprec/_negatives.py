@@ -1,7 +1,8 @@
-"""Negative sampling for ranking objectives: uniform items that are not the entity's positives.
+"""Negative sampling for ranking objectives: items that are not the entity's positives.
 
 Training with a ranking loss (BPR, pointwise logistic) pairs every positive ``(entity, item)``
-row with ``n_negatives`` items drawn uniformly from the catalogue. A draw that is one of the
+row with ``n_negatives`` items drawn from the catalogue, uniformly or in proportion to
+drawing weights (:func:`item_weights`: smoothed popularity to an exponent). A draw that is one of the
 same entity's (user's or group's) positives is redrawn, all collisions of a round at once:
 the positives are encoded as sorted ``entity * n_items + item`` keys and every draw is looked up
 with one binary search (``numpy.searchsorted``), so a round costs ``O(n log n_positives)``
