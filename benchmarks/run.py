@@ -19,6 +19,8 @@ Usage (from the repository root)::
     python benchmarks/run.py --dataset mafengwo --seeds 0,1,2,3,4,5,6,7,8,9  # DMTL's spread over seeds
     python benchmarks/run.py --dataset mafengwo --negatives-validation  # DMTL's negatives, 3 splits
     python benchmarks/run.py --dataset mafengwo --blend-validation  # the DMTL + EASE blend's weights
+    python benchmarks/run.py --dataset group-folder --folder PATH  # the Mafengwo table on any folder
+    python benchmarks/run.py --dataset group-folder --folder PATH --validation  # its validation split
 
 Every fold's metrics go to ``<output>/folds.csv`` and ``folds.json``; the summary (mean ± std
 over folds) is printed and written to ``<output>/report.md`` with the command, date, machine,
@@ -78,7 +80,10 @@ def scale_arguments(parser):
 
 
 def mafengwo_arguments(parser):
-    group = parser.add_argument_group("--dataset mafengwo")
+    group = parser.add_argument_group("--dataset mafengwo and --dataset group-folder")
+    group.add_argument("--folder", default=None, metavar="PATH",
+                       help="--dataset group-folder: a folder in the AGREE/ConsRec layout "
+                            "(sk_grouprec.datasets.load_group_folder), e.g. CAMRa2011")
     group.add_argument("--validation", action="store_true",
                        help="compare GroupDMTLRecommender settings on a validation split of "
                             "the train files (how its defaults were chosen) instead")
@@ -103,6 +108,8 @@ DATASETS = {
     "mafengwo": Dataset(mafengwo.run, "Mafengwo real groups, implicit feedback: top-N, sampled "
                         "and full-catalogue protocols, published AGREE/ConsRec rows",
                         mafengwo_arguments),
+    "group-folder": Dataset(mafengwo.run, "the mafengwo tables (and options) on any folder in "
+                            "the AGREE/ConsRec layout given by --folder, without published rows"),
     "implicit": Dataset(implicit_compare.run,
                         "top-N baselines beside the implicit package (Mafengwo, MovieLens implicit)"),
 }
@@ -151,7 +158,10 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.dataset == "group-folder") != (args.folder is not None):
+        parser.error("--folder PATH goes with --dataset group-folder, and only with it")
     args.models_given = args.models is not None
     if args.models is None:
         args.models = ",".join(registry.ABLATION_MODELS if args.ablation else registry.DEFAULT_MODELS)

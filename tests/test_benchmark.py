@@ -201,3 +201,50 @@ def test_mafengwo_negatives_validation_table_has_full_columns_and_a_mean_row(dat
         values = table[column].to_numpy()
         assert ((values >= 0) & (values <= 1)).all(), column
         np.testing.assert_allclose(values[4:], (values[0:2] + values[2:4]) / 2)
+
+
+def write_random_group_folder(path, seed=0, n_users=40, n_items=30, n_groups=8):
+    """A small folder in the AGREE/ConsRec layout: random memberships and interactions, one
+    test line per user and group with 20 negatives (drawn with replacement, the test item
+    sometimes among them, as in the published files), a rating third column in the user files."""
+    rng = np.random.default_rng(seed)
+    path.mkdir()
+    members = [rng.choice(n_users, rng.integers(2, 6), replace=False) for _ in range(n_groups)]
+    (path / "groupMember.txt").write_text(
+        "".join(f"{g} {','.join(map(str, m))}\n" for g, m in enumerate(members)))
+    for level, n_rows, rated in (("group", n_groups, False), ("user", n_users, True)):
+        train, test, negatives = [], [], []
+        for row in range(n_rows):
+            items = rng.choice(n_items, 6, replace=False)
+            train += [f"{row} {i}" + (f" {rng.integers(1, 6)}" if rated else "") for i in items[:5]]
+            test.append(f"{row} {items[5]}" + (" 5" if rated else ""))
+            negatives.append(f"({row},{items[5]}) " + " ".join(map(str, rng.integers(0, n_items, 20))))
+        for part, lines in (("Train", train), ("Test", test), ("Negative", negatives)):
+            (path / f"{level}Rating{part}.txt").write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_group_folder_benchmark_runs_the_mafengwo_table_on_any_folder(tmp_path):
+    folder = write_random_group_folder(tmp_path / "household")
+    stdout = run_benchmark(tmp_path / "out", "--dataset", "group-folder", "--folder", str(folder))
+    assert "### household: top-N for real groups from implicit feedback" in stdout
+    table = pd.read_csv(tmp_path / "out" / "mafengwo.csv")
+    assert not table["model"].str.contains("published").any()  # Mafengwo's rows only
+    dmtl = table[table["model"] == "GroupDMTLRecommender(objective='bpr')"]
+    assert sorted(dmtl["level"]) == ["group", "user"]
+    metrics = table[["hr@5", "ndcg@5", "hr@10", "ndcg@10", "full recall@10", "full ndcg@10"]]
+    assert metrics.stack().between(0, 1).all() and not metrics.isna().any().any()
+    report_text = (tmp_path / "out" / "report.md").read_text()
+    assert "Folder `household`" in report_text and f" {tmp_path}" not in report_text
+    assert (tmp_path / "out" / "hr_at_k.png").stat().st_size > 1000
+
+
+def test_folder_option_goes_with_the_group_folder_dataset_only():
+    import run
+
+    with pytest.raises(SystemExit):
+        run.parse_args(["--dataset", "group-folder"])
+    with pytest.raises(SystemExit):
+        run.parse_args(["--dataset", "mafengwo", "--folder", "somewhere"])
+    assert run.parse_args(["--dataset", "group-folder", "--folder", "x"]).folder == "x"

@@ -419,3 +419,17 @@ def test_planted_group_preference_with_other_negative_options(params):
     recs = model.recommend_group([0, 1, 15, 16], n_items=5)
     first_half = recs["item_id"] < 15
     assert np.where(recs["group_id"] < 10, first_half, ~first_half).mean() >= 0.9
+
+
+def test_a_rating_column_without_y_is_named_in_a_warning():
+    X, groups, X_group = make_planted_groups(n_groups=2)
+    X = X[["user_id", "item_id"]]
+    with pytest.warns(UserWarning, match=r"'rating' of X is not read.*pass y=X\['rating'\]"):
+        ranker(max_epochs=1).fit(X.assign(rating=1.0))
+    with pytest.warns(UserWarning, match=r"'rating' of X_group is not read.*y_group="):
+        ranker(max_epochs=1).fit(X, groups=groups, X_group=X_group.assign(rating=1.0))
+    rated = X.assign(rating=np.arange(len(X)) % 5 + 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ratings given as y: nothing to say
+        model = ranker(max_epochs=1, positive_threshold=4).fit(rated, rated["rating"])
+    assert model.rated_.nnz == len(rated[rated["rating"] >= 4].drop_duplicates(["user_id", "item_id"]))

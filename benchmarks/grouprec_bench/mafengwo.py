@@ -19,6 +19,12 @@ rows plus the training items of his or her groups); ``GroupDMTLRecommender`` wit
 rows; :class:`~sk_grouprec.ensemble.BlendedRecommender` of that DMTL and EASE (users); the
 published AGREE and ConsRec rows, labelled as published.
 
+The same tables run on any folder in the AGREE/ConsRec layout (``benchmarks/run.py --dataset
+group-folder --folder PATH``: CAMRa2011, a household's log, data you hold), without the
+published rows, which belong to Mafengwo. Every table function takes the dataset as ``data``
+(a :func:`~sk_grouprec.datasets.load_group_folder` Bunch) or, when it is None, loads
+Mafengwo from ``data_home``.
+
 Entry points: :func:`run` (``benchmarks/run.py --dataset mafengwo``) and
 :func:`validation_table` (how ``GroupDMTLRecommender``'s ranking defaults were chosen, on the
 train files only: ``benchmarks/run.py --dataset mafengwo --validation``) and
@@ -29,13 +35,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sk_grouprec import GroupAggregator, GroupDMTLRecommender
 from sk_grouprec.baselines import ALS, BPRMF, EASE, ItemKNN, MostPopular
-from sk_grouprec.datasets import load_mafengwo
+from sk_grouprec.datasets import load_group_folder, load_mafengwo
 from sk_grouprec.ensemble import BlendedRecommender
 from sk_grouprec.metrics import evaluate_full_catalogue, evaluate_sampled
 from sk_grouprec.model_selection import LeaveKOut
@@ -104,6 +111,12 @@ def _evaluate(model, level, test, negatives):
     return row, curve
 
 
+def _dataset(data_home, data):
+    """``data`` when given (a :func:`~sk_grouprec.datasets.load_group_folder` Bunch), else
+    Mafengwo read from ``data_home``."""
+    return load_mafengwo(data_home) if data is None else data
+
+
 def _timed(model, *args, **kwargs):
     """``model.fit(*args, **kwargs)`` and its wall time."""
     start = time.perf_counter()
@@ -111,9 +124,11 @@ def _timed(model, *args, **kwargs):
     return model, time.perf_counter() - start
 
 
-def mafengwo_tables(data_home=None, seed=SEED, models=None):
-    """Rows ``(level, model, metrics..., fit_time_s)`` and the HR@K curves per model."""
-    data = load_mafengwo(data_home)
+def mafengwo_tables(data_home=None, seed=SEED, models=None, *, data=None):
+    """Rows ``(level, model, metrics..., fit_time_s)`` and the HR@K curves per model; the
+    published rows (:data:`PUBLISHED`) only for Mafengwo (``data`` None)."""
+    published = PUBLISHED if data is None else ()
+    data = _dataset(data_home, data)
     users = data.user_interactions[["user_id", "item_id"]]
     group_rows = data.group_interactions[["group_id", "item_id"]]
     members = data.groups
@@ -155,7 +170,7 @@ def mafengwo_tables(data_home=None, seed=SEED, models=None):
         add("user", "BlendedRecommender(DMTL 'bpr' + EASE, equal weights)", model, t)
         add("group", "BlendedRecommender(DMTL 'bpr' + EASE [group rows], group weights "
             f"{GROUP_BLEND_WEIGHTS})", model, t)
-    for level, name, values in PUBLISHED:
+    for level, name, values in published:
         rows.append({"level": level, "model": name,
                      **dict(zip(("hr@5", "ndcg@5", "hr@10", "ndcg@10"), values))})
     return pd.DataFrame(rows), curves
@@ -207,13 +222,17 @@ NEGATIVE_SETTINGS = {
 }
 
 
+MAFENGWO_NEGATIVES_REMARK = (
+    "The published user negatives are not uniform: a third of the user test lines draw about "
+    "30 of their 100 negatives from the 50 items most visited in the user train file, so these "
+    "sampled cases are easier than the test files'."
+)
+
 VALIDATION_PROTOCOL = (
     "Train files only (validation_split): one random training interaction held out per user "
     "and per group with at least two; 100 negatives per case drawn uniformly with replacement "
     "from the whole catalogue (training items of the same user not excluded); sampled HR/NDCG, "
-    "ties against. The published user negatives are not uniform: a third of the user test "
-    "lines draw about 30 of their 100 negatives from the 50 items most visited in the user "
-    "train file, so these sampled cases are easier than the test files'. `full` columns rank "
+    f"ties against. {MAFENGWO_NEGATIVES_REMARK} `full` columns rank "
     "every item (training items left out), whatever the negatives: the criterion that does not "
     "depend on how negatives are drawn. One torch thread, seed 0."
 )
@@ -228,7 +247,7 @@ NEGATIVES_PROTOCOL = (
 )
 
 
-def validation_split(data_home=None, seed=SEED, n_negatives=100):
+def validation_split(data_home=None, seed=SEED, n_negatives=100, *, data=None):
     """Validation cases carved from the train files, drawn like the published test cases.
 
     One random training interaction of each user (group) with at least two is held out
@@ -245,10 +264,13 @@ def validation_split(data_home=None, seed=SEED, n_negatives=100):
     the user's unseen items, the split the top-N baselines were tuned on), these negatives
     look like the test files' and rank the baselines in the test files' order.
 
+    ``data``: another folder's :func:`~sk_grouprec.datasets.load_group_folder` Bunch, split
+    the same way (Mafengwo from ``data_home`` when None).
+
     Returns ``(data, user_train, user_held, user_negatives, group_train, group_held,
     group_negatives)``.
     """
-    data = load_mafengwo(data_home)
+    data = _dataset(data_home, data)
     users = data.user_interactions[["user_id", "item_id"]]
     group_rows = data.group_interactions[["group_id", "item_id"]]
     catalogue = np.union1d(users["item_id"], group_rows["item_id"])
@@ -282,11 +304,12 @@ def _full_by_level(model, cases):
     return row
 
 
-def validation_table(data_home=None, seed=SEED, settings=None):
+def validation_table(data_home=None, seed=SEED, settings=None, *, data=None):
     """Sampled HR/NDCG@5,10 (ties against) and full-catalogue Recall/NDCG@10 of
     ``GroupDMTLRecommender(objective="bpr")`` under ``settings`` (name -> parameters;
     :data:`VALIDATION_SETTINGS`) on :func:`validation_split`, with the fit time."""
-    data, u_train, u_held, u_neg, g_train, g_held, g_neg = validation_split(data_home, seed)
+    data, u_train, u_held, u_neg, g_train, g_held, g_neg = validation_split(data_home, seed,
+                                                                            data=data)
     rows = []
     for name, params in (VALIDATION_SETTINGS if settings is None else settings).items():
         model, t = _timed(GroupDMTLRecommender(**{"objective": "bpr", "random_state": seed,
@@ -300,13 +323,13 @@ def validation_table(data_home=None, seed=SEED, settings=None):
     return pd.DataFrame(rows)
 
 
-def negatives_validation_table(data_home=None, seeds=(0, 1, 2), settings=None):
+def negatives_validation_table(data_home=None, seeds=(0, 1, 2), settings=None, *, data=None):
     """:func:`validation_table` of :data:`NEGATIVE_SETTINGS` for each split seed, then the mean
     over seeds per setting (rows ``split seed = mean``)."""
     tables = []
     for seed in seeds:
         table = validation_table(data_home, seed,
-                                 NEGATIVE_SETTINGS if settings is None else settings)
+                                 NEGATIVE_SETTINGS if settings is None else settings, data=data)
         table.insert(0, "split seed", str(seed))
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)
@@ -381,14 +404,16 @@ def _standardised_case_scores(blend, level, held, neg):
     return np.array(parts), n_rows
 
 
-def blend_validation_table(data_home=None, seeds=(0, 1, 2), weights=BLEND_WEIGHTS):
+def blend_validation_table(data_home=None, seeds=(0, 1, 2), weights=BLEND_WEIGHTS, *,
+                           data=None):
     """Sampled HR/NDCG@5,10 of the DMTL + EASE blend, for users and for groups, under each
     weight pair, on :func:`validation_split` for each seed, then the mean over seeds per
     weight pair. Each component scores the candidates once per seed and level; a weight pair
     combines those scores."""
     rows = []
     for seed in seeds:
-        data, u_train, u_held, u_neg, g_train, g_held, g_neg = validation_split(data_home, seed)
+        data, u_train, u_held, u_neg, g_train, g_held, g_neg = validation_split(
+            data_home, seed, data=data)
         blend, t = _timed(dmtl_ease_blend(seed), u_train, None, groups=data.groups,
                           X_group=g_train)
         cases = [("user", u_held, u_neg), ("group", g_held, g_neg)]
@@ -419,10 +444,10 @@ SEEDS_PROTOCOL = (
 )
 
 
-def seed_table(data_home=None, seeds=tuple(range(10))):
+def seed_table(data_home=None, seeds=tuple(range(10)), *, data=None):
     """Test-file HR/NDCG of the default ranking DMTL for each ``random_state`` in ``seeds``,
     then their mean and standard deviation (rows ``mean``, ``std``)."""
-    data = load_mafengwo(data_home)
+    data = _dataset(data_home, data)
     users = data.user_interactions[["user_id", "item_id"]]
     group_rows = data.group_interactions[["group_id", "item_id"]]
     cases = (("user", data.user_test, data.user_negatives),
@@ -456,7 +481,7 @@ PROTOCOL = (
 )
 
 
-def plot_hr_curves(curves, path):
+def plot_hr_curves(curves, path, dataset="Mafengwo"):
     """HR@K against K (sampled, ties against), one line per model, groups and users."""
     import matplotlib
 
@@ -471,7 +496,7 @@ def plot_hr_curves(curves, path):
             ax.plot(CURVE_K, curves[name], marker=".", color=colours[n % len(colours)],
                     linestyle=("-", "--", ":")[n // len(colours) % 3],
                     label=name.split(": ", 1)[1])
-        ax.set_title(f"Mafengwo {level}s: HR@K, 100 sampled negatives, ties against")
+        ax.set_title(f"{dataset} {level}s: HR@K, sampled negatives, ties against")
         ax.set_xlabel("K")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
@@ -481,43 +506,62 @@ def plot_hr_curves(curves, path):
     plt.close(fig)
 
 
+def _folder_protocol(protocol, folder):
+    """A Mafengwo protocol text said of another folder: its remarks on the published Mafengwo
+    files left out."""
+    generic = (protocol.replace("Published Mafengwo train/test files", "The folder's train/test "
+                                "files")
+               .replace("its 100 published negatives", "its published negatives")
+               .replace(" Published rows are copied from the papers (blank cells: not "
+                        "published).", ""))
+    for remark in (MAFENGWO_NEGATIVES_REMARK,):
+        generic = generic.replace(" " + remark, "")
+    return f"Folder `{folder}` (read with `load_group_folder`). {generic}"
+
+
 def run(args, output):
-    """``benchmarks/run.py --dataset mafengwo``: the table (``report.md``, ``mafengwo.csv``),
-    the HR@K curves (``curves.json``) and their plot (``hr_at_k.png``)."""
+    """``benchmarks/run.py --dataset mafengwo`` (or ``--dataset group-folder --folder PATH``):
+    the table (``report.md``, ``mafengwo.csv``), the HR@K curves (``curves.json``) and their
+    plot (``hr_at_k.png``); or, with ``--validation``, ``--negatives-validation``,
+    ``--blend-validation`` or ``--seeds``, that table instead."""
     import torch
 
     from . import report
 
     torch.set_num_threads(1)
     output.mkdir(parents=True, exist_ok=True)
+    folder = getattr(args, "folder", None)
+    data = load_group_folder(folder) if folder is not None else None
+    name = "Mafengwo" if folder is None else Path(folder).expanduser().resolve().name
+    source = {"data_home": args.data_home, "data": data}
     if getattr(args, "validation", False):
-        table = validation_table(args.data_home, seed=args.seed)
-        csv, first, title, protocol = ("validation.csv", "model", "Mafengwo: validation split "
-                                       "of the train files", VALIDATION_PROTOCOL)
+        table = validation_table(seed=args.seed, **source)
+        csv, first, title, protocol = ("validation.csv", "model", "validation split of the "
+                                       "train files", VALIDATION_PROTOCOL)
     elif getattr(args, "negatives_validation", False):
-        table = negatives_validation_table(args.data_home)
-        csv, first, title, protocol = ("negatives_validation.csv", "split seed", "Mafengwo: "
-                                       "DMTL's negatives on validation splits",
-                                       NEGATIVES_PROTOCOL)
+        table = negatives_validation_table(**source)
+        csv, first, title, protocol = ("negatives_validation.csv", "split seed", "DMTL's "
+                                       "negatives on validation splits", NEGATIVES_PROTOCOL)
     elif getattr(args, "blend_validation", False):
-        table = blend_validation_table(args.data_home)
-        csv, first, title, protocol = ("blend_validation.csv", "split seed", "Mafengwo: weights "
-                                       "of the DMTL + EASE blend on validation splits",
-                                       BLEND_PROTOCOL)
+        table = blend_validation_table(**source)
+        csv, first, title, protocol = ("blend_validation.csv", "split seed", "weights of the "
+                                       "DMTL + EASE blend on validation splits", BLEND_PROTOCOL)
     elif getattr(args, "seeds", None):
-        table = seed_table(args.data_home, seeds=args.seeds)
-        csv, first, title, protocol = ("seeds.csv", "random_state", "Mafengwo: the default "
-                                       "DMTL over model seeds", SEEDS_PROTOCOL)
+        table = seed_table(seeds=args.seeds, **source)
+        csv, first, title, protocol = ("seeds.csv", "random_state", "the default DMTL over "
+                                       "model seeds", SEEDS_PROTOCOL)
     else:
-        table, curves = mafengwo_tables(args.data_home, seed=args.seed)
+        table, curves = mafengwo_tables(seed=args.seed, **source)
         (output / "curves.json").write_text(json.dumps({"k": list(CURVE_K), "hr": curves},
                                                        indent=1))
-        plot_hr_curves(curves, output / "hr_at_k.png")  # recorded as figures/mafengwo-hr_at_k.png
-        csv, first, title, protocol = ("mafengwo.csv", "level", "Mafengwo: top-N for real "
-                                       "groups from implicit feedback", PROTOCOL)
+        plot_hr_curves(curves, output / "hr_at_k.png", name)  # figures/mafengwo-hr_at_k.png
+        csv, first, title, protocol = ("mafengwo.csv", "level", "top-N for real groups from "
+                                       "implicit feedback", PROTOCOL)
+    if folder is not None:
+        protocol = _folder_protocol(protocol, name)
     table.to_csv(output / csv, index=False)
     body = report.table_markdown(table, first, time_digits=1)
-    text = report.write_report(output, title, protocol, body, started=args.started,
+    text = report.write_report(output, f"{name}: {title}", protocol, body, started=args.started,
                                records=table.to_dict("records"))
     print(text)
     return table

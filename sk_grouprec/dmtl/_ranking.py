@@ -60,6 +60,7 @@ from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
 PREDICT_ROWS = 8192
+RATING_COLUMN = "rating"  # the third column of a group-folder file (load_group_folder)
 
 
 def _history(pairs_rows, pairs_items, n_rows, n_items):
@@ -477,9 +478,11 @@ def fit_estimator(est, X, y, groups, X_group, y_group):
     is_array = not isinstance(X, pd.DataFrame)
     X = check_interactions(X, estimator_name=name)
     _warn_unused_columns(X, est)
+    _warn_unread_ratings(X, y, "X", "y", est)
     device = _params.resolve_device(est.device)
     positives = positive_interactions(X, y, est.positive_threshold, estimator_name=name)
     if X_group is not None:
+        _warn_unread_ratings(X_group, y_group, "X_group", "y_group", est)
         X_group = check_group_frame(X_group, name)
         if y_group is not None:
             X_group = positive_interactions(
@@ -540,6 +543,19 @@ def _warn_unused_columns(X, est):
             f"{type(est).__name__}(objective={est.objective!r}) learns from user_id and "
             f"item_id only: the columns {unused} of X are not used (side features and the "
             "profiling label group_id are used by objective='mse' only).",
+            UserWarning, stacklevel=4,
+        )
+
+
+def _warn_unread_ratings(X, y, x_name, y_name, est):
+    """Warn when ``X`` carries a ``rating`` column (as ``load_group_folder`` returns a third
+    column) and no ``y``: every row is then a positive, whatever its rating."""
+    if y is None and isinstance(X, pd.DataFrame) and RATING_COLUMN in X.columns:
+        warnings.warn(
+            f"{type(est).__name__}(objective={est.objective!r}): the column "
+            f"'{RATING_COLUMN}' of {x_name} is not read and every row of {x_name} is a "
+            f"positive; to keep the rows rated at or above a threshold, pass "
+            f"{y_name}={x_name}['{RATING_COLUMN}'] and positive_threshold.",
             UserWarning, stacklevel=4,
         )
 
