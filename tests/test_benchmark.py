@@ -237,6 +237,8 @@ def test_group_folder_benchmark_runs_the_mafengwo_table_on_any_folder(tmp_path):
     assert metrics.stack().between(0, 1).all() and not metrics.isna().any().any()
     report_text = (tmp_path / "out" / "report.md").read_text()
     assert "Folder `household`" in report_text and f" {tmp_path}" not in report_text
+    assert "Published rows" not in report_text  # the Mafengwo-only remarks are left out
+    assert "validation split of Mafengwo's train files" in report_text
     assert (tmp_path / "out" / "hr_at_k.png").stat().st_size > 1000
 
 

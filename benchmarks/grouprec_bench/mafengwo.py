@@ -515,9 +515,10 @@ def _folder_protocol(protocol, folder):
                                 "files")
                .replace("its 100 published negatives", "its published negatives")
                .replace(" Published rows are copied from the papers (blank cells: not "
-                        "published).", ""))
-    for remark in (MAFENGWO_NEGATIVES_REMARK,):
-        generic = generic.replace(" " + remark, "")
+                        "published).", "")
+               .replace(" " + MAFENGWO_NEGATIVES_REMARK, "")
+               .replace("chosen on a validation split of the train files", "chosen on a "
+                        "validation split of Mafengwo's train files"))
     return f"Folder `{folder}` (read with `load_group_folder`). {generic}"
 
 
