@@ -24,6 +24,7 @@ from sklearn.exceptions import DataConversionWarning
 USER_COL = "user_id"
 ITEM_COL = "item_id"
 GROUP_COL = "group_id"
+RATING_COL = "rating"  # a group folder's optional third column (load_group_folder)
 ID_COLUMNS = (USER_COL, ITEM_COL, GROUP_COL)
 FEATURE_PREFIXES = ("user_", "item_", "ctx_")
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._validation import GROUP_COL, ITEM_COL, USER_COL
+from .._validation import GROUP_COL, ITEM_COL, RATING_COL, USER_COL
 
 MEMBER_FILE = "groupMember.txt"
 FOLLOW_FILE = "userFollow.txt"
@@ -35,7 +35,6 @@ RATING_FILES = {
 }
 REQUIRED_FILES = (MEMBER_FILE, *RATING_FILES.values())
 FOLLOWEE_COL = "followee_id"
-RATING_COL = "rating"
 
 _MAX_DIGITS = 18  # a non-negative integer id fits in int64
 _ID = r"\d{1,18}"

@@ -50,6 +50,7 @@ from .._validation import (
     FEATURE_PREFIXES,
     GROUP_COL,
     ITEM_COL,
+    RATING_COL,
     USER_COL,
     check_interactions,
     check_positive_int,
@@ -60,7 +61,6 @@ from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
 PREDICT_ROWS = 8192
-RATING_COLUMN = "rating"  # the third column of a group-folder file (load_group_folder)
 
 
 def _history(pairs_rows, pairs_items, n_rows, n_items):
@@ -550,12 +550,12 @@ def _warn_unused_columns(X, est):
 def _warn_unread_ratings(X, y, x_name, y_name, est):
     """Warn when ``X`` carries a ``rating`` column (as ``load_group_folder`` returns a third
     column) and no ``y``: every row is then a positive, whatever its rating."""
-    if y is None and isinstance(X, pd.DataFrame) and RATING_COLUMN in X.columns:
+    if y is None and isinstance(X, pd.DataFrame) and RATING_COL in X.columns:
         warnings.warn(
             f"{type(est).__name__}(objective={est.objective!r}): the column "
-            f"'{RATING_COLUMN}' of {x_name} is not read and every row of {x_name} is a "
+            f"'{RATING_COL}' of {x_name} is not read and every row of {x_name} is a "
             f"positive; to keep the rows rated at or above a threshold, pass "
-            f"{y_name}={x_name}['{RATING_COLUMN}'] and positive_threshold.",
+            f"{y_name}={x_name}['{RATING_COL}'] and positive_threshold.",
             UserWarning, stacklevel=4,
         )
 
