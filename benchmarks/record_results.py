@@ -164,6 +164,9 @@ SECTIONS = {
     "mafengwo-negatives-validation": Section("Mafengwo: DMTL's negatives on validation splits",
                                              ("--dataset", "mafengwo", "--negatives-validation"),
                                              environment=ONE_THREAD, cost="about 14 min"),
+    "mafengwo-dropout-validation": Section("Mafengwo: DMTL's dropout on validation splits",
+                                           ("--dataset", "mafengwo", "--dropout-validation"),
+                                           environment=ONE_THREAD, cost="about 4 min"),
     "mafengwo-blend-validation": Section("Mafengwo: weights of the DMTL + EASE blend on "
                                          "validation splits",
                                          ("--dataset", "mafengwo", "--blend-validation"),

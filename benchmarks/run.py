@@ -18,6 +18,7 @@ Usage (from the repository root)::
     python benchmarks/run.py --dataset mafengwo --validation  # how DMTL's ranking defaults were chosen
     python benchmarks/run.py --dataset mafengwo --seeds 0,1,2,3,4,5,6,7,8,9  # DMTL's spread over seeds
     python benchmarks/run.py --dataset mafengwo --negatives-validation  # DMTL's negatives, 3 splits
+    python benchmarks/run.py --dataset mafengwo --dropout-validation  # DMTL's dropout, 3 splits
     python benchmarks/run.py --dataset mafengwo --blend-validation  # the DMTL + EASE blend's weights
     python benchmarks/run.py --dataset group-folder --folder PATH  # the Mafengwo table on any folder
     python benchmarks/run.py --dataset group-folder --folder PATH --validation  # its validation split
@@ -90,6 +91,12 @@ def mafengwo_arguments(parser):
     group.add_argument("--negatives-validation", action="store_true",
                        help="compare DMTL's negative sampling and weighting over validation "
                             "splits 0, 1, 2 of the train files instead")
+    group.add_argument("--dropout-validation", action="store_true",
+                       help="compare DMTL's ranking dropout (default 0.5, and 0.0) over "
+                            "validation splits of the train files (--split-seeds) instead")
+    group.add_argument("--split-seeds", type=lambda text: [int(v) for v in text.split(",")],
+                       default=[0, 1, 2], metavar="0,1,2",
+                       help="--dropout-validation: the validation split seeds (default 0,1,2)")
     group.add_argument("--blend-validation", action="store_true",
                        help="compare the weights of BlendedRecommender(DMTL + EASE) on "
                             "validation splits of the train files instead")

@@ -250,3 +250,17 @@ def test_folder_option_goes_with_the_group_folder_dataset_only():
     with pytest.raises(SystemExit):
         run.parse_args(["--dataset", "mafengwo", "--folder", "somewhere"])
     assert run.parse_args(["--dataset", "group-folder", "--folder", "x"]).folder == "x"
+
+
+def test_dropout_validation_compares_the_default_with_no_dropout_on_any_folder(tmp_path):
+    folder = write_random_group_folder(tmp_path / "household")
+    stdout = run_benchmark(tmp_path / "out", "--dataset", "group-folder", "--folder", str(folder),
+                           "--dropout-validation", "--split-seeds", "0,1")
+    assert "### household: DMTL's dropout on validation splits" in stdout
+    table = pd.read_csv(tmp_path / "out" / "dropout_validation.csv", dtype={"split seed": str})
+    assert table["split seed"].tolist() == ["0", "0", "1", "1", "mean", "mean"]
+    assert table["model"].str.contains("dropout=None: 0.5").sum() == 3
+    assert table["model"].str.contains("dropout=0.0").sum() == 3
+    np.testing.assert_allclose(table["group ndcg@5"].to_numpy()[4:],
+                               table["group ndcg@5"].to_numpy()[[0, 1]] / 2
+                               + table["group ndcg@5"].to_numpy()[[2, 3]] / 2)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sk_grouprec import GroupDMTLRecommender
+from sk_grouprec.dmtl._dropout import RandDropout
 from sk_grouprec.testing import ScoreRecommenderConformance
 
 
@@ -245,6 +246,17 @@ def test_weight_decay_default_depends_on_objective():
     assert weight_decay(GroupDMTLRecommender(objective="bpr", weight_decay=0.5)) == 0.5
 
 
+def test_dropout_default_depends_on_objective():
+    from sk_grouprec.dmtl._params import dropout
+
+    assert dropout(GroupDMTLRecommender()) == 0.0
+    assert dropout(GroupDMTLRecommender(objective="bpr")) == 0.5
+    assert dropout(GroupDMTLRecommender(objective="bce", dropout=0.0)) == 0.0
+    X, groups, X_group = make_planted_groups(n_groups=4)
+    fitted = ranker(max_epochs=1).fit(X, groups=groups, X_group=X_group)
+    assert fitted.dropout is None and fitted.ranker_.drop.p == 0.5
+
+
 # the rating network's options: used by the ranking network, or refused (never ignored) -----
 def test_hidden_size_sets_the_towers_width_not_the_embeddings():
     X, groups, X_group = make_planted_groups()
@@ -261,8 +273,9 @@ def test_hidden_size_sets_the_towers_width_not_the_embeddings():
 def test_dropout_trains_differently_and_predicts_deterministically():
     X, groups, X_group = make_planted_groups()
     model = ranker(max_epochs=2, dropout=0.5).fit(X, groups=groups, X_group=X_group)
-    plain = ranker(max_epochs=2).fit(X, groups=groups, X_group=X_group)
-    assert isinstance(model.ranker_.drop, torch.nn.Dropout) and not model.ranker_.training
+    plain = ranker(max_epochs=2, dropout=0.0).fit(X, groups=groups, X_group=X_group)
+    assert isinstance(model.ranker_.drop, RandDropout) and model.ranker_.drop.p == 0.5
+    assert isinstance(plain.ranker_.drop, torch.nn.Identity) and not model.ranker_.training
     np.testing.assert_array_equal(model.predict(X), model.predict(X))
     assert not np.allclose(model.predict(X), plain.predict(X))
 

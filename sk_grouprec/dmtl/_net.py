@@ -165,7 +165,7 @@ def build_module(est, tables, ratings, members, pool_members):
         use_biases=bool(est.use_biases),
         use_dot_product=bool(est.use_dot_product and use_ids),
         user_history=history,
-        dropout=float(est.dropout),
+        dropout=P.dropout(est),
         rating_offset=float(ratings.mean()),
         group_members=members,
         pool_members=pool_members,

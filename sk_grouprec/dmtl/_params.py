@@ -45,6 +45,13 @@ def weight_decay(estimator):
     return 1.0 if estimator.objective == "mse" else 0.1
 
 
+def dropout(estimator):
+    """``dropout``, or its default for the objective: 0.0 for "mse", 0.5 for ranking."""
+    if estimator.dropout is not None:
+        return float(estimator.dropout)
+    return 0.0 if estimator.objective == "mse" else 0.5
+
+
 def validate_params(estimator):
     """Run every check of ``estimator._parameter_constraints``, then the combination rule."""
     params = estimator.get_params(deep=False)
@@ -156,6 +163,12 @@ def fraction(*, closed_low):
     return check
 
 
+def none_or_fraction(value, name):
+    """None or a number in [0, 1)."""
+    if value is not None:
+        fraction(closed_low=True)(value, name)
+
+
 def positive(value, name):
     if not check_non_negative(value, name) > 0:
         raise ValueError(f"{name} must be > 0; got {value!r}.")
@@ -252,7 +265,7 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "use_biases": boolean,
     "use_dot_product": boolean,
     "use_implicit_feedback": boolean,
-    "dropout": fraction(closed_low=True),
+    "dropout": none_or_fraction,
     "weight_decay": none_or_non_negative,
     "lr": positive,
     "lr_schedule": one_of("cosine", "constant"),

@@ -57,6 +57,7 @@ from .._validation import (
     select_features,
 )
 from . import _params
+from ._dropout import RandDropout
 from ._segments import concatenated_runs
 from .tasks import ranking_loss
 
@@ -128,7 +129,7 @@ class RankingNetwork(nn.Module):
             nn.init.zeros_(self.item_bias.weight)
         self.use_dot_product = use_dot_product
         # no dropout module at rate 0, so that the default draws nothing from the generator
-        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop = RandDropout(dropout) if dropout > 0 else nn.Identity()
         self.hist = user_history
         self.implicit = nn.Embedding(n_items, dim) if user_history is not None else None
         self.ghist = group_history
@@ -282,7 +283,7 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
         group_embedding=est.group_embedding and natural,
         member_pooling=est.member_pooling, use_attention=est.use_attention,
         user_history=history, group_history=ghistory, hidden=est.hidden_size,
-        dropout=est.dropout, use_biases=est.use_biases, use_dot_product=est.use_dot_product,
+        dropout=_params.dropout(est), use_biases=est.use_biases, use_dot_product=est.use_dot_product,
     ).to(device)
     opt = make_optimizer(est.optimizer, net.parameters(), est.lr, weight_decay)
     sched = None

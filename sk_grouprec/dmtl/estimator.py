@@ -83,8 +83,11 @@ class GroupDMTLRecommender(BaseRecommender):
         Add ``<e_u, e_i>`` to the rating (departure from the paper).
     use_implicit_feedback : bool, default=True
         Add SVD++'s implicit-feedback term to the user id embedding (departure).
-    dropout : float, default=0.0
-        Dropout rate on ``h_u``, ``h_i`` and ``z_g``, in [0, 1).
+    dropout : float or None, default=None
+        Dropout rate on ``h_u``, ``h_i`` and ``z_g``, in [0, 1). ``None``: 0.0 with
+        ``objective="mse"``, 0.5 with a ranking objective (chosen on validation splits of the
+        train files of Mafengwo and of two group folders the package does not ship; see
+        :ref:`implicit_groups`).
     weight_decay : float or None, default=None
         Weight decay passed to the optimizer (decoupled for ``"adamw"``, an L2 penalty for
         ``"adam"``/``"sgd"``: scale it accordingly). Not applied to the heads' biases.
@@ -241,7 +244,7 @@ class GroupDMTLRecommender(BaseRecommender):
         use_biases=True,
         use_dot_product=True,
         use_implicit_feedback=True,
-        dropout=0.0,
+        dropout=None,
         weight_decay=None,
         lr=0.01,
         lr_schedule="cosine",
