@@ -213,14 +213,15 @@ VALIDATION_SETTINGS = {
 #: The negative-sampling settings compared over split seeds 0, 1, 2 by
 #: ``--negatives-validation`` (how ``negative_temperature``'s default was chosen).
 NEGATIVE_SETTINGS = {
-    "defaults (negative_temperature=None)": {},
-    "negative_temperature=1.0": {"negative_temperature": 1.0},
-    "negative_temperature=0.5": {"negative_temperature": 0.5},
-    "negative_temperature=2.0": {"negative_temperature": 2.0},
-    "negative_sampling=0.5": {"negative_sampling": 0.5},
-    "objective='bce'": {"objective": "bce"},
-    "objective='bce', negative_temperature=1.0": {"objective": "bce",
-                                                  "negative_temperature": 1.0},
+    "dropout=0.0, negative_temperature=None": {"dropout": 0.0},
+    "dropout=0.0, negative_temperature=1.0": {"dropout": 0.0, "negative_temperature": 1.0},
+    "dropout=0.0, negative_temperature=0.5": {"dropout": 0.0, "negative_temperature": 0.5},
+    "dropout=0.0, negative_temperature=2.0": {"dropout": 0.0, "negative_temperature": 2.0},
+    "dropout=0.0, negative_sampling=0.5": {"dropout": 0.0, "negative_sampling": 0.5},
+    "dropout=0.0, objective='bce'": {"dropout": 0.0, "objective": "bce"},
+    "dropout=0.0, objective='bce', negative_temperature=1.0": {"dropout": 0.0,
+                                                              "objective": "bce",
+                                                              "negative_temperature": 1.0},
 }
 
 
@@ -263,8 +264,9 @@ NEGATIVES_PROTOCOL = (
     "table: sampled HR/NDCG against 100 uniform negatives, ties against, and `full` columns "
     "ranking every item, training items left out), GroupDMTLRecommender(objective='bpr', "
     "random_state=split seed) under each setting, then the mean over split seeds per setting. "
-    "How the default of negative_temperature was chosen (see the user guide). One torch "
-    "thread."
+    "How the default of negative_temperature was chosen (see the user guide), before the "
+    "ranking default of dropout became 0.5: every row has dropout=0.0, the default of then, so "
+    "that the record reproduces that choice. One torch thread."
 )
 
 
