@@ -3,8 +3,8 @@
 Same result in distribution as :class:`torch.nn.Dropout` (each entry zeroed with probability
 ``p``, the others scaled by ``1 / (1 - p)``, identity in eval mode), but on CPU
 ``torch.rand_like`` draws a mask about four times faster than the ``bernoulli_`` kernel
-``nn.Dropout`` uses, which made dropout a quarter of a ranking fit's time (a tenth with
-these masks).
+``nn.Dropout`` uses: at rate 0.5 a Mafengwo ranking fit takes about 1.5 times as long as
+without dropout with ``nn.Dropout``, about 1.2 times with these masks.
 """
 
 from __future__ import annotations
