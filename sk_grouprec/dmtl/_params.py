@@ -31,25 +31,32 @@ def cuda_devices(device):
     return [torch.device(device).index or 0] if device.startswith("cuda") else []
 
 
+#: The parameters whose ``None`` depends on the objective: name -> (value with "mse", value
+#: with a ranking objective); the ranking values were chosen on validation splits (user guide).
+OBJECTIVE_DEFAULTS = {"max_epochs": (15, 50), "weight_decay": (1.0, 0.1), "dropout": (0.0, 0.5)}
+
+
+def for_objective(estimator, name):
+    """The parameter ``name`` of ``estimator``, or its default for the objective when None."""
+    value = getattr(estimator, name)
+    if value is None:
+        value = OBJECTIVE_DEFAULTS[name][estimator.objective != "mse"]
+    return value
+
+
 def n_epochs(estimator):
     """``max_epochs``, or its default for the objective: 15 for "mse", 50 for ranking."""
-    if estimator.max_epochs is not None:
-        return int(estimator.max_epochs)
-    return 15 if estimator.objective == "mse" else 50
+    return int(for_objective(estimator, "max_epochs"))
 
 
 def weight_decay(estimator):
     """``weight_decay``, or its default for the objective: 1.0 for "mse", 0.1 for ranking."""
-    if estimator.weight_decay is not None:
-        return float(estimator.weight_decay)
-    return 1.0 if estimator.objective == "mse" else 0.1
+    return float(for_objective(estimator, "weight_decay"))
 
 
 def dropout(estimator):
     """``dropout``, or its default for the objective: 0.0 for "mse", 0.5 for ranking."""
-    if estimator.dropout is not None:
-        return float(estimator.dropout)
-    return 0.0 if estimator.objective == "mse" else 0.5
+    return float(for_objective(estimator, "dropout"))
 
 
 def validate_params(estimator):
@@ -163,10 +170,13 @@ def fraction(*, closed_low):
     return check
 
 
-def none_or_fraction(value, name):
+_rate = fraction(closed_low=True)
+
+
+def none_or_rate(value, name):
     """None or a number in [0, 1)."""
     if value is not None:
-        fraction(closed_low=True)(value, name)
+        _rate(value, name)
 
 
 def positive(value, name):
@@ -265,7 +275,7 @@ DMTL_PARAMETER_CONSTRAINTS = {
     "use_biases": boolean,
     "use_dot_product": boolean,
     "use_implicit_feedback": boolean,
-    "dropout": none_or_fraction,
+    "dropout": none_or_rate,
     "weight_decay": none_or_non_negative,
     "lr": positive,
     "lr_schedule": one_of("cosine", "constant"),

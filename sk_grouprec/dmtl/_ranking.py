@@ -283,7 +283,8 @@ def fit_ranking(est, users, items, groups, X_group, *, max_epochs, weight_decay,
         group_embedding=est.group_embedding and natural,
         member_pooling=est.member_pooling, use_attention=est.use_attention,
         user_history=history, group_history=ghistory, hidden=est.hidden_size,
-        dropout=_params.dropout(est), use_biases=est.use_biases, use_dot_product=est.use_dot_product,
+        dropout=_params.dropout(est), use_biases=est.use_biases,
+        use_dot_product=est.use_dot_product,
     ).to(device)
     opt = make_optimizer(est.optimizer, net.parameters(), est.lr, weight_decay)
     sched = None
